@@ -1,0 +1,61 @@
+#pragma once
+// One NFL game as nflverse's games.csv describes it (share/nfl/SOURCE.md).
+// The shared currency of every analytics task.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nfl::analytics {
+
+struct Game {
+  std::string game_id;   // SEASON_WW_AWAY_HOME
+  int season = 0;
+  std::string game_type; // REG, WC, DIV, CON, SB
+  int week = 0;
+  std::string gameday;   // YYYY-MM-DD
+  std::string away_team;
+  std::string home_team;
+  std::optional<int> away_score; // empty: not played yet
+  std::optional<int> home_score;
+  bool neutral = false;          // location == Neutral
+  bool overtime = false;
+  int away_rest = 7;
+  int home_rest = 7;
+  std::optional<double> away_moneyline;
+  std::optional<double> home_moneyline;
+  std::optional<double> spread_line; // home favoured by (same sign as result)
+  std::optional<double> total_line;
+  bool div_game = false;
+  std::string roof;
+  std::string surface; // trimmed
+  std::optional<double> temp;
+  std::optional<double> wind;
+
+  bool played() const { return home_score.has_value() && away_score.has_value(); }
+  int result() const { return *home_score - *away_score; } // home margin; only when played()
+};
+
+struct CsvReject {
+  int line = 0; // 1-based line number in the file (header is line 1)
+  std::string reason;
+};
+
+struct IngestReport {
+  std::size_t rows_read = 0;
+  std::vector<CsvReject> rejects;
+};
+
+// Parses games.csv by header name (columns may come in any order; extra columns are
+// ignored; a missing required column throws InputError naming it). Bad rows are
+// rejected with line number and reason, not fatal.
+std::vector<Game> read_games_csv(const std::filesystem::path& csv, IngestReport& report);
+
+// The typed table the ingestion task writes (games.sqlite, table `games`).
+void write_games_db(const std::filesystem::path& sqlite_path, const std::vector<Game>& games);
+std::vector<Game> read_games_db(const std::filesystem::path& sqlite_path);
+
+// The bundled copy: NFL_SHARE_DIR/nfl/games.csv.
+std::filesystem::path bundled_games_csv();
+
+} // namespace nfl::analytics
