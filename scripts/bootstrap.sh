@@ -8,7 +8,7 @@ packages=(
   libhiredis-dev libsqlite3-dev sqlite3 libssl-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev libeigen3-dev libtbb-dev
-  libjs-chart.js redis-server redis-tools
+  libjs-chart.js redis-server redis-tools shellcheck
 )
 
 missing=()
