@@ -257,4 +257,14 @@ const std::vector<ConfigVariable>& config_variables() {
   return k_vars;
 }
 
+std::string env_template() {
+  std::string out =
+      "# nfl-compute configuration. Copy to .env and edit; the process environment wins over this file.\n"
+      "# Generated from the table in src/config/config.cpp (`nfl-compute config --template`).\n";
+  for (const auto& v : config_variables()) {
+    out += fmt::format("\n# {}\n# Accepted: {}\n{}={}\n", v.meaning, v.accepted, v.name, v.default_text);
+  }
+  return out;
+}
+
 } // namespace nfl

@@ -64,6 +64,10 @@ struct ConfigVariable {
 // Every variable, for `.env.template`, docs and `nfl-compute config`.
 const std::vector<ConfigVariable>& config_variables();
 
+// The text of .env.template: every variable with its meaning, accepted values and
+// default (tests/config checks that the committed file equals it).
+std::string env_template();
+
 // Parses strictly; each throws InputError "NAME: 'value' ...; expected ...".
 bool parse_bool(const std::string& name, const std::string& value);
 std::int64_t parse_int(const std::string& name, const std::string& value, std::int64_t min, std::int64_t max);

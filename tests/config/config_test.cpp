@@ -64,3 +64,15 @@ TEST(Config, MemorySizes) {
   EXPECT_THROW(parse_memory_gib("x", "-1GB"), InputError);
   EXPECT_THROW(parse_memory_gib("x", "lots"), InputError);
 }
+
+#include <fstream>
+#include <sstream>
+
+TEST(Config, CommittedEnvTemplateDocumentsEveryVariable) {
+  std::ifstream in(std::string(NFL_SOURCE_DIR) + "/.env.template");
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(), env_template()) << "regenerate with: build/nfl-compute config --template > .env.template";
+  // And the template itself parses and validates as a .env file.
+  EXPECT_NO_THROW(config_from_environment(parse_dotenv(text.str(), ".env.template")));
+}
