@@ -27,6 +27,9 @@ struct TaskContext {
   std::map<std::string, Task> dependencies; // by id: completed tasks listed in depends_on, with their results
   std::stop_token stop;
   std::function<void(double percent, const std::string& message)> report_progress = [](double, const std::string&) {};
+  // CPU time of child processes the handler ran (exec adds its child's rusage); the
+  // worker adds it to the handler thread's own CPU time for accounting.
+  double child_cpu_seconds = 0.0;
   // Locates a dependency's artifact directory; throws WaitingForInput if the
   // shared folder has not delivered it yet.
   std::filesystem::path input_dir(const std::string& dependency_id) const;

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <netinet/in.h>
 #include <stdexcept>
+#include <string>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
@@ -80,7 +81,12 @@ void RedisServer::start() {
     std::_Exit(127);
   }
   m_pid = pid;
-  wait_ready();
+  try {
+    wait_ready();
+  } catch (...) {
+    kill9(); // never leave a child holding the test runner's output pipe
+    throw;
+  }
 }
 
 void RedisServer::wait_ready() const {
@@ -90,8 +96,10 @@ void RedisServer::wait_ready() const {
     timeval tv{0, 200000};
     redisContext* c = redisConnectWithTimeout("127.0.0.1", m_port, tv);
     if (c && !c->err) {
+      // With --requirepass, PING answers NOAUTH: the server is up, which is all we need.
       auto* r = static_cast<redisReply*>(redisCommand(c, "PING"));
-      bool ok = r && r->type == REDIS_REPLY_STATUS;
+      bool ok = r && (r->type == REDIS_REPLY_STATUS ||
+                      (r->type == REDIS_REPLY_ERROR && std::string(r->str).rfind("NOAUTH", 0) == 0));
       if (r) freeReplyObject(r);
       redisFree(c);
       if (ok) return;

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace nfl::analytics {
@@ -54,6 +55,21 @@ std::vector<Game> read_games_csv(const std::filesystem::path& csv, IngestReport&
 // The typed table the ingestion task writes (games.sqlite, table `games`).
 void write_games_db(const std::filesystem::path& sqlite_path, const std::vector<Game>& games);
 std::vector<Game> read_games_db(const std::filesystem::path& sqlite_path);
+
+// The same database as bytes (an in-memory database, serialised): what the ingestion
+// task hands to write_artifacts().
+std::string games_db_bytes(const std::vector<Game>& games);
+
+// One CSV record per element; RFC 4180 quoting (see games.cpp). `first_line` is the
+// 1-based line each record starts on (a quoted field may span lines).
+struct CsvRecord {
+  int first_line = 0;
+  std::vector<std::string> fields;
+  std::string error; // malformed quoting in this record (the rest of the file is fine)
+};
+std::vector<CsvRecord> parse_csv(std::string_view text);
+// Quotes a field when it needs it (comma, quote, CR/LF), doubling inner quotes.
+std::string csv_field(std::string_view value);
 
 // The bundled copy: NFL_SHARE_DIR/nfl/games.csv.
 std::filesystem::path bundled_games_csv();
