@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev libeigen3-dev libtbb-dev
   libjs-chart.js redis-server redis-tools shellcheck
+  python3-prometheus-client chromium
 )
 
 missing=()

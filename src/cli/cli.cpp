@@ -127,6 +127,7 @@ int run(const std::vector<std::string>& raw_args, std::ostream& out, std::ostrea
   add_init_command(app, ctx);
   add_worker_command(app, ctx);
   add_scoreboard_command(app, ctx);
+  add_doctor_command(app, ctx);
 
   std::vector<std::string> names;
   for (const auto* sub : app.get_subcommands({})) {

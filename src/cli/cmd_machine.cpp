@@ -1,7 +1,11 @@
 // `nfl-compute hardware`, `health` and `config`: this machine and its settings.
 #include <fmt/format.h>
 
+#include "analytics/evaluation/report.hpp"
 #include "cli/context.hpp"
+#include "monitor/health.hpp"
+#include "monitor/scoreboard.hpp"
+#include "monitor/server.hpp"
 #include "util/error.hpp"
 
 namespace nfl::cli {
@@ -75,15 +79,32 @@ void add_hardware_command(CLI::App& app, Context& ctx) {
 }
 
 void add_health_command(CLI::App& app, Context& ctx) {
-  auto* sub = app.add_subcommand("health", "Exit 0 when the backend answers, 1 otherwise (one line)");
-  sub->callback([&ctx] {
-    ctx.action = [&ctx] {
+  auto json = std::make_shared<bool>(false);
+  auto require_worker = std::make_shared<bool>(false);
+  auto* sub = app.add_subcommand("health", "Exit 0 when the backend answers, worker heartbeats are fresh and "
+                                           "DATA_DIR is writable; 1 otherwise");
+  sub->add_flag("--json", *json, "As JSON (the /healthz document)");
+  sub->add_flag("--require-worker", *require_worker, "Unhealthy until some machine has sent a heartbeat");
+  sub->callback([json, require_worker, &ctx] {
+    ctx.action = [json, require_worker, &ctx] {
       // Docker HEALTHCHECK reads 0 healthy, 1 unhealthy (2 is reserved): every failure is 1.
       try {
-        auto& store = ctx.store();
-        store.ping();
-        ctx.out << "ok: " << store.describe() << " answers\n";
-        return 0;
+        const auto& config = ctx.config();
+        auto checks = monitor::check_health(ctx.store(), {config.data_dir, *require_worker});
+        const bool ok = monitor::all_ok(checks);
+        if (*json) {
+          ctx.out << monitor::health_to_json(checks).dump(2) << "\n";
+        } else {
+          std::string line;
+          for (const auto& c : checks) {
+            if (!c.ok || ok) {
+              // The backend first and unnamed keeps the line's start stable for scripts ("ok: sqlite:...").
+              line += line.empty() && c.name == "backend" ? c.detail : (line.empty() ? "" : "; ") + c.name + ": " + c.detail;
+            }
+          }
+          ctx.out << (ok ? "ok: " : "unhealthy: ") << line << "\n";
+        }
+        return ok ? 0 : 1;
       } catch (const std::exception& e) {
         ctx.out << "unhealthy: " << e.what() << "\n";
         return 1;
@@ -121,18 +142,50 @@ void add_config_command(CLI::App& app, Context& ctx) {
 }
 
 void add_scoreboard_command(CLI::App& app, Context& ctx) {
-  // Placeholders so the seed's --scoreboard / --dashboard say something clear until
-  // the monitoring layer provides them.
-  for (const char* name : {"scoreboard", "dashboard"}) {
-    auto* sub = app.add_subcommand(name, std::string("The ") + name + " (not yet available in this build)");
-    sub->allow_extras();
-    sub->callback([&ctx, name] {
-      ctx.action = [&ctx, name] {
-        ctx.err << "nfl-compute: " << name << " is not yet available in this build\n";
-        return 1;
-      };
-    });
-  }
+  auto json = std::make_shared<bool>(false);
+  auto* board = app.add_subcommand("scoreboard", "Per task type: count, success rate, median and p95 duration; "
+                                                 "per machine: tasks done, CPU and GPU hours");
+  board->add_flag("--json", *json, "As JSON");
+  board->callback([json, &ctx] {
+    ctx.action = [json, &ctx] {
+      ctx.config();
+      const auto score = monitor::compute_scoreboard(ctx.store());
+      if (*json) {
+        ctx.out << monitor::scoreboard_to_json(score).dump(2) << "\n";
+      } else {
+        ctx.out << monitor::render_scoreboard(score);
+      }
+      return 0;
+    };
+  });
+
+  auto host = std::make_shared<std::string>("127.0.0.1");
+  auto port = std::make_shared<int>(8050);
+  auto* dash = app.add_subcommand("dashboard", "Serve the web dashboard, /metrics, /healthz and /api/ "
+                                               "(127.0.0.1:8050; see docs/monitoring.md)");
+  dash->add_option("--host", *host, "Address to listen on (non-loopback needs DASHBOARD_TOKEN)")
+      ->capture_default_str();
+  dash->add_option("--port", *port, "Port to listen on")->check(CLI::Range(1, 65535))->capture_default_str();
+  dash->callback([host, port, &ctx] {
+    ctx.action = [host, port, &ctx] {
+      const auto& config = ctx.config();
+      monitor::check_bind_allowed(*host, config.dashboard_token);
+      monitor::ServerOptions options;
+      options.host = *host;
+      options.port = *port;
+      options.token = config.dashboard_token;
+      options.chartjs = std::string(analytics::eval::embedded_chartjs());
+      options.data_dir = config.data_dir;
+      monitor::DashboardServer server(ctx.store(), options);
+      server.bind();
+      ctx.err << fmt::format("nfl-compute: dashboard on http://{}:{}/ ({}; Ctrl-C stops)\n",
+                             host->find(':') != std::string::npos ? "[" + *host + "]" : *host, server.port(),
+                             config.dashboard_token.empty() ? "read-only: DASHBOARD_TOKEN not set"
+                                                            : "actions need DASHBOARD_TOKEN");
+      monitor::serve_until_signal(server);
+      return 0;
+    };
+  });
 }
 
 } // namespace nfl::cli

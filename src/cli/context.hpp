@@ -83,6 +83,7 @@ void add_config_command(CLI::App& app, Context& ctx);
 void add_init_command(CLI::App& app, Context& ctx);
 void add_worker_command(CLI::App& app, Context& ctx);
 void add_scoreboard_command(CLI::App& app, Context& ctx);
+void add_doctor_command(CLI::App& app, Context& ctx);
 
 // Maps the seed's flag forms onto subcommands (see docs/cli.md): --redis-mode ->
 // --backend redis; --init / --status / --scoreboard / --dashboard -> that subcommand;

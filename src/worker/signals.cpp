@@ -19,7 +19,7 @@ extern "C" void on_stop_signal(int sig) {
   int saved = errno;
   if (g_signals.fetch_add(1) >= 1) {
     // Second signal: end now. Leases expire and other workers reclaim the tasks;
-    // computed results are already durable in the spool.
+    // results waiting out an outage are already durable in the spool.
     ::_exit(128 + sig);
   }
   int fd = g_pipe_write.load();

@@ -115,6 +115,12 @@ void Spool::put(const Json& entry) {
 
 void Spool::done(const std::string& key) {
   {
+    std::lock_guard lock(m_mutex);
+    if (!m_outstanding.count(key)) {
+      return; // never spooled (delivered on the first try): nothing to mark
+    }
+  }
+  {
     std::shared_lock file_lock(m_file_mutex);
     // Not fsynced: a lost marker only means one redundant delivery after a crash,
     // which the store rejects (fencing token) and the worker recognises.

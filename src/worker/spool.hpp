@@ -2,9 +2,9 @@
 // Computed results that the store has not accepted yet, kept durably under
 // STATE_DIR/spool/ so that a store outage or a crash never loses them. Each worker
 // process appends to its own file (<machine_id>_<pid>_<rand>.jsonl, held with an
-// flock); entries are written (group-committed, fsynced) before delivery is tried,
-// and a `done` marker follows once the store answered. Files left by a dead process
-// (no lock held) are adopted at start-up.
+// flock); an entry is written (group-committed, fsynced) when its first delivery
+// failed (the store is unavailable), and a `done` marker follows once the store
+// answered. Files left by a dead process (no lock held) are adopted at start-up.
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -31,7 +31,8 @@ public:
 
   // Durably records `entry` (needs a unique "key"). Throws std::system_error.
   void put(const Json& entry);
-  // The store answered for `key`: the entry no longer needs delivering.
+  // The store answered for `key`: the entry no longer needs delivering (a no-op for
+  // a key that was never put).
   void done(const std::string& key);
   std::size_t outstanding() const;
   const std::filesystem::path& file() const { return m_path; }

@@ -156,6 +156,7 @@ private:
     std::lock_guard lock(m_health_mutex);
     if (m_store_ok) {
       m_store_ok = false;
+      m_store_ok_fast = false;
       m_outage_start = SteadyClock::now();
       spdlog::warn("store unavailable: {}; running tasks continue, results are spooled in {}", what,
                    m_spool ? m_spool->file().parent_path().string() : std::string("spool"));
@@ -163,19 +164,20 @@ private:
     return true;
   }
   void store_succeeded() {
+    if (m_store_ok_fast.load(std::memory_order_acquire)) {
+      return; // the common case: no lock per claim and delivery
+    }
     std::lock_guard lock(m_health_mutex);
     if (!m_store_ok) {
       m_store_ok = true;
+      m_store_ok_fast = true;
       ++m_epoch;
       auto secs = std::chrono::duration<double>(SteadyClock::now() - m_outage_start).count();
       spdlog::info("store reachable again after {:.1f} s", secs);
       m_cv.notify_all();
     }
   }
-  bool store_ok() const {
-    std::lock_guard lock(m_health_mutex);
-    return m_store_ok;
-  }
+  bool store_ok() const { return m_store_ok_fast.load(std::memory_order_acquire); }
 
   // Waits `d` or until a stop request (stage >= min_stage) arrives.
   void backoff_wait(std::chrono::milliseconds d, int min_stage = 1) {
@@ -187,7 +189,6 @@ private:
     return ClaimRequest{m_options.queues, m_options.machine.machine_id, m_options.lease_ms};
   }
 
-  void claimer_loop();
   bool burst_done(StoreHandle& store);
   void slot_loop(int index);
   void supervisor_loop();
@@ -215,15 +216,16 @@ private:
 
   mutable std::mutex m_health_mutex;
   bool m_store_ok = true;
+  std::atomic<bool> m_store_ok_fast{true}; // m_store_ok, readable without the lock
   TimePoint m_outage_start;
 
   // Guarded by m_mutex.
   mutable std::mutex m_mutex;
   std::condition_variable m_cv;
-  int m_stage = 0; // 0 running, 1 stop requested (graceful), 2 immediate, 3 slots exit
+  int m_stage = 0; // 0 running, 1 stop requested (graceful), 2 immediate
+  bool m_claims_over = false; // burst: nothing claimable is left
   TimePoint m_grace_end;
   bool m_grace_fired = false;
-  std::deque<Lease> m_ready;                         // claimed, waiting for a slot
   std::vector<std::shared_ptr<Running>> m_running;   // by slot, null when idle
   int m_busy = 0;                                    // slots holding a task
   std::deque<Undelivered> m_backlog;                 // for the supervisor
@@ -275,15 +277,8 @@ int Worker::Impl::run() {
     slots.emplace_back([this, i] { slot_loop(i); });
   }
 
-  claimer_loop();
-
-  // No more claims. Wait for the slots to finish (the supervisor enforces grace).
-  {
-    std::unique_lock lock(m_mutex);
-    m_cv.wait(lock, [&] { return m_busy == 0 && m_ready.empty(); });
-    m_stage = 3;
-    m_cv.notify_all();
-  }
+  // Slots return once no more claims are due (stop request or burst drained) and
+  // their task is finished or handed back (the supervisor enforces grace).
   for (auto& t : slots) {
     t.join();
   }
@@ -307,50 +302,6 @@ int Worker::Impl::run() {
   return 0;
 }
 
-void Worker::Impl::claimer_loop() {
-  StoreHandle store(&m_factory, &m_epoch);
-  auto backoff = m_options.backoff_initial;
-  const auto req = claim_request();
-  for (;;) {
-    {
-      std::unique_lock lock(m_mutex);
-      m_cv.wait(lock, [&] { return m_stage >= 1 || m_busy + static_cast<int>(m_ready.size()) < m_options.concurrency; });
-      if (m_stage >= 1) {
-        return;
-      }
-    }
-    std::optional<Lease> lease;
-    try {
-      lease = store.get().claim_wait(req, m_options.idle_wait);
-      store_succeeded();
-      backoff = m_options.backoff_initial;
-    } catch (const StoreUnavailable& e) {
-      if (store_failed(store, e.what())) {
-        backoff_wait(backoff);
-        backoff = std::min(backoff * 2, m_options.backoff_max);
-      }
-      continue;
-    } catch (const std::exception& e) {
-      spdlog::error("claim failed: {}", e.what());
-      store.reset();
-      backoff_wait(backoff);
-      backoff = std::min(backoff * 2, m_options.backoff_max);
-      continue;
-    }
-    if (lease) {
-      ++m_claimed;
-      std::lock_guard lock(m_mutex);
-      m_ready.push_back(std::move(*lease));
-      m_cv.notify_all();
-      continue;
-    }
-    if (m_options.burst && burst_done(store)) {
-      spdlog::info("burst: no claimable work left");
-      return;
-    }
-  }
-}
-
 // Nothing claimable now. In burst mode the worker still waits while work may come
 // back: its own running tasks (their dependents), undelivered results, tasks running
 // elsewhere in its queues (their lease may expire), retries waiting out a backoff, and
@@ -358,7 +309,7 @@ void Worker::Impl::claimer_loop() {
 bool Worker::Impl::burst_done(StoreHandle& store) {
   {
     std::lock_guard lock(m_mutex);
-    if (m_busy > 0 || !m_ready.empty() || !m_backlog.empty()) {
+    if (m_busy > 0 || !m_backlog.empty()) {
       return false;
     }
   }
@@ -387,26 +338,61 @@ bool Worker::Impl::burst_done(StoreHandle& store) {
   }
 }
 
+// Each slot claims for itself on its own connection: no claimer thread to hand
+// leases over, and an idle slot blocks in claim_wait, so a new task starts within
+// the store's wake-up time.
 void Worker::Impl::slot_loop(int index) {
   StoreHandle store(&m_factory, &m_epoch);
+  auto backoff = m_options.backoff_initial;
+  const auto req = claim_request();
   for (;;) {
-    std::shared_ptr<Running> running;
     {
-      std::unique_lock lock(m_mutex);
-      m_cv.wait(lock, [&] { return !m_ready.empty() || m_stage >= 3; });
-      if (m_ready.empty()) {
+      std::lock_guard lock(m_mutex);
+      if (m_stage >= 1 || m_claims_over) {
         return;
       }
-      running = std::make_shared<Running>();
-      running->lease = std::move(m_ready.front());
-      m_ready.pop_front();
+    }
+    std::optional<Lease> lease;
+    try {
+      lease = store.get().claim_wait(req, m_options.idle_wait);
+      store_succeeded();
+      backoff = m_options.backoff_initial;
+    } catch (const StoreUnavailable& e) {
+      if (store_failed(store, e.what())) {
+        backoff_wait(backoff);
+        backoff = std::min(backoff * 2, m_options.backoff_max);
+      }
+      continue;
+    } catch (const std::exception& e) {
+      spdlog::error("claim failed: {}", e.what());
+      store.reset();
+      backoff_wait(backoff);
+      backoff = std::min(backoff * 2, m_options.backoff_max);
+      continue;
+    }
+    if (!lease) {
+      if (m_options.burst && burst_done(store)) {
+        std::lock_guard lock(m_mutex);
+        if (!m_claims_over) {
+          m_claims_over = true;
+          spdlog::info("burst: no claimable work left");
+        }
+        return;
+      }
+      continue;
+    }
+    ++m_claimed;
+    auto running = std::make_shared<Running>();
+    running->lease = std::move(*lease);
+    const auto& t = running->lease.task;
+    running->timeout_ms = t.timeout_s > 0 ? t.timeout_s * 1000 : m_options.default_timeout_ms;
+    auto now = SteadyClock::now();
+    running->deadline = now + std::chrono::milliseconds(running->timeout_ms);
+    running->last_renew = now;
+    running->last_progress_push = now;
+    {
+      std::lock_guard lock(m_mutex);
       ++m_busy;
-      const auto& t = running->lease.task;
-      running->timeout_ms = t.timeout_s > 0 ? t.timeout_s * 1000 : m_options.default_timeout_ms;
-      auto now = SteadyClock::now();
-      running->deadline = now + std::chrono::milliseconds(running->timeout_ms);
-      running->last_renew = now;
-      running->last_progress_push = now;
       m_running[static_cast<std::size_t>(index)] = running;
       // Claimed but told to stop before it started: hand it straight back.
       if (m_stage >= 1) {
@@ -418,7 +404,6 @@ void Worker::Impl::slot_loop(int index) {
       std::lock_guard lock(m_mutex);
       m_running[static_cast<std::size_t>(index)] = nullptr;
       --m_busy;
-      m_cv.notify_all();
     }
   }
 }
@@ -458,7 +443,8 @@ void Worker::Impl::run_task(StoreHandle& store, const std::shared_ptr<Running>& 
                       .checkpoint_dir = m_options.data_dir / "checkpoints" / task.id,
                       .dependencies = {},
                       .stop = running->stop.get_token()};
-      std::filesystem::create_directories(ctx.checkpoint_dir);
+      // checkpoint_dir and artifact_dir are created by whoever writes into them
+      // (write_artifacts, exec before it starts the program): no mkdir/rmdir per no-op task.
       for (const auto& dep_id : task.depends_on) {
         auto dep = store.get().get(dep_id);
         if (dep && dep->result.is_null() && dep->status == TaskStatus::completed) {
@@ -576,12 +562,7 @@ void Worker::Impl::finish_complete(StoreHandle& store, const Running& running, J
                 {"id", task.id},
                 {"token", running.lease.token},
                 {"record", std::move(record)}};
-  try {
-    m_spool->put(entry);
-  } catch (const std::exception& e) {
-    // Without the spool the result lives only in memory until delivered below.
-    spdlog::error("task={} spool write failed: {}; delivering without a durable copy", task.id, e.what());
-  }
+  // Spooled only if this first delivery fails: the spool is for outages.
   deliver_or_queue(store, {Undelivered::Kind::complete, std::move(entry)});
 }
 
@@ -657,13 +638,23 @@ bool Worker::Impl::deliver(TaskStore& store, const Undelivered& u, bool late) {
 void Worker::Impl::deliver_or_queue(StoreHandle& store, Undelivered u) {
   for (int attempt = 0; attempt < 2 && store_ok(); ++attempt) {
     try {
-      deliver(store.get(), u, false);
+      // A retry may find the first try applied (its answer lost): deliver as late.
+      deliver(store.get(), u, attempt > 0);
       store_succeeded();
       return;
     } catch (const StoreUnavailable& e) {
       if (store_failed(store, e.what())) {
         break;
       }
+    }
+  }
+  if (u.kind == Undelivered::Kind::complete) {
+    try {
+      m_spool->put(u.entry);
+    } catch (const std::exception& e) {
+      // Without the spool the result lives only in memory until the store is back.
+      spdlog::error("task={} spool write failed: {}; the result is kept in memory only",
+                    u.entry.value("id", std::string()), e.what());
     }
   }
   std::lock_guard lock(m_mutex);

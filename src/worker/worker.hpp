@@ -53,8 +53,8 @@ struct WorkerStats {
 
 class Worker {
 public:
-  // Makes a new store connection; called once per slot, once for the claimer and
-  // once for the supervisor (heartbeats, lease renewal, spool delivery), and again to
+  // Makes a new store connection; called once per slot (each slot claims for
+  // itself) and once for the supervisor (heartbeats, lease renewal, spool delivery), and again to
   // reconnect after an outage. May throw StoreUnavailable (retried with backoff).
   using StoreFactory = std::function<std::unique_ptr<TaskStore>()>;
 
@@ -85,7 +85,8 @@ private:
 // first signal calls worker.request_stop() (from a helper thread fed by a self-pipe,
 // so the handler itself only write()s); a second signal ends the process at once
 // with exit status 128+signal (leases then expire and other workers reclaim the
-// tasks; computed results are already in the spool). Restores the previous
+// tasks; results the store has not taken are lost only if they were not spooled
+// during an outage, and those tasks then run again). Restores the previous
 // handlers on destruction. Create it before Worker::run().
 class SignalGuard {
 public:

@@ -123,7 +123,7 @@ TEST(Elo, ConfigRejectsUnknownKeysAndBadValues) {
     return std::string("no error");
   };
   EXPECT_NE(message({{"kk", 20}}).find("'kk'"), std::string::npos);
-  EXPECT_NE(message({{"k", "20"}}).find("k:"), std::string::npos);
+  EXPECT_NE(message({{"k", "20"}}).find("'k'"), std::string::npos);
   EXPECT_NE(message({{"revert", 1.5}}).find("revert"), std::string::npos);
   EXPECT_NE(message({{"mov", 1}}).find("mov"), std::string::npos);
   EloParams p = elo_params_from_config({{"k", 25}, {"home_advantage", 48}, {"revert", 0.25}, {"mov", false}});

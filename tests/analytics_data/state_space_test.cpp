@@ -155,7 +155,7 @@ TEST(StateSpaceOnRealData, ReproducesTheKnownStatistics) {
   EXPECT_EQ(s["sweep"].size(), 125U);
   EXPECT_GT(run.params.obs_sd, 12.0);
   EXPECT_LT(run.params.obs_sd, 15.0);
-  EXPECT_LT(seconds, 5.0);
+  // Speed is a benchmark matter (rule: no timed unit tests); the time is only printed.
   // Printed for docs/analytics-data.md.
   Json shown = s;
   shown.erase("sweep");

@@ -12,20 +12,9 @@
 
 #include "analytics/data/games.hpp"
 #include "tasks/registry.hpp"
+#include "tasks/task_config.hpp"
 
 namespace nfl::analytics::data {
-
-// Throws InputError "<type> config: unknown key 'x' (accepted: ...)"; null counts as {}.
-void check_keys(const Json& config, const std::string& type, const std::set<std::string>& accepted);
-double get_double(const Json& config, const std::string& type, const std::string& key, double fallback, double min,
-                  double max);
-int get_int(const Json& config, const std::string& type, const std::string& key, int fallback, int min, int max);
-bool get_bool(const Json& config, const std::string& type, const std::string& key, bool fallback);
-std::string get_string(const Json& config, const std::string& type, const std::string& key,
-                       const std::string& fallback);
-// A list of numbers (e.g. a sweep grid): every element in [min, max], at least one.
-std::vector<double> get_double_list(const Json& config, const std::string& type, const std::string& key,
-                                    const std::vector<double>& fallback, double min, double max);
 
 // The games from the ingestion task among ctx.dependencies. No ingestion dependency:
 // TaskFailure (not retryable); its artifacts not here yet: WaitingForInput.

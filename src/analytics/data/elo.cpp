@@ -145,16 +145,16 @@ EloRun run_elo(const std::vector<Game>& games, const EloParams& params) {
 
 EloParams elo_params_from_config(const Json& config) {
   const std::string t = "elo";
-  check_keys(config, t, {"k", "home_advantage", "revert", "mean", "initial", "expansion", "mov", "points_per_spread"});
+  check_config_keys(config, t, {"k", "home_advantage", "revert", "mean", "initial", "expansion", "mov", "points_per_spread"});
   EloParams p;
-  p.k = get_double(config, t, "k", p.k, 0.0, 200.0);
-  p.home_advantage = get_double(config, t, "home_advantage", p.home_advantage, -400.0, 400.0);
-  p.revert = get_double(config, t, "revert", p.revert, 0.0, 1.0);
-  p.mean = get_double(config, t, "mean", p.mean, 0.0, 5000.0);
-  p.initial = get_double(config, t, "initial", p.initial, 0.0, 5000.0);
-  p.expansion = get_double(config, t, "expansion", p.expansion, 0.0, 5000.0);
-  p.mov = get_bool(config, t, "mov", p.mov);
-  p.points_per_spread = get_double(config, t, "points_per_spread", p.points_per_spread, 1.0, 1000.0);
+  p.k = config_double(config, t, "k", p.k, 0.0, 200.0);
+  p.home_advantage = config_double(config, t, "home_advantage", p.home_advantage, -400.0, 400.0);
+  p.revert = config_double(config, t, "revert", p.revert, 0.0, 1.0);
+  p.mean = config_double(config, t, "mean", p.mean, 0.0, 5000.0);
+  p.initial = config_double(config, t, "initial", p.initial, 0.0, 5000.0);
+  p.expansion = config_double(config, t, "expansion", p.expansion, 0.0, 5000.0);
+  p.mov = config_bool(config, t, "mov", p.mov);
+  p.points_per_spread = config_double(config, t, "points_per_spread", p.points_per_spread, 1.0, 1000.0);
   return p;
 }
 

@@ -159,10 +159,10 @@ std::vector<GameFeatures> compute_features(const std::vector<Game>& games, const
 
 FeatureParams feature_params_from_config(const Json& config) {
   const std::string t = "feature_engineering";
-  check_keys(config, t, {"window", "cross_season"});
+  check_config_keys(config, t, {"window", "cross_season"});
   FeatureParams p;
-  p.window = get_int(config, t, "window", p.window, 1, 100);
-  p.cross_season = get_bool(config, t, "cross_season", p.cross_season);
+  p.window = config_int(config, t, "window", p.window, 1, 100);
+  p.cross_season = config_bool(config, t, "cross_season", p.cross_season);
   return p;
 }
 

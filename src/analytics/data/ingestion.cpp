@@ -52,8 +52,8 @@ Json ingestion_summary(const std::vector<Game>& games, const IngestReport& repor
 namespace {
 
 std::filesystem::path source_path(const Json& config) {
-  check_keys(config, "ingestion", {"path"});
-  std::string path = get_string(config, "ingestion", "path", "");
+  check_config_keys(config, "ingestion", {"path"});
+  std::string path = config_string(config, "ingestion", "path", "");
   return path.empty() ? bundled_games_csv() : std::filesystem::path(path);
 }
 

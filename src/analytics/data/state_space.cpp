@@ -469,23 +469,23 @@ StateSpaceRun fit_state_space(const std::vector<Game>& games, const StateSpaceCo
 
 StateSpaceConfig state_space_config_from_json(const Json& config) {
   const std::string t = "state_space";
-  check_keys(config, t,
+  check_config_keys(config, t,
              {"weekly_sd", "obs_sd", "carryover", "strength_sd", "hfa_prior_mean", "hfa_prior_sd", "hfa_season_sd",
               "burn_in_seasons", "holdout_seasons", "era_starts"});
   StateSpaceConfig c;
-  c.weekly_sd = get_double_list(config, t, "weekly_sd", c.weekly_sd, 0.0, 20.0);
-  c.obs_sd = get_double_list(config, t, "obs_sd", c.obs_sd, 0.1, 100.0);
-  c.carryover = get_double_list(config, t, "carryover", c.carryover, 0.0, 1.0);
+  c.weekly_sd = config_double_list(config, t, "weekly_sd", c.weekly_sd, 0.0, 20.0);
+  c.obs_sd = config_double_list(config, t, "obs_sd", c.obs_sd, 0.1, 100.0);
+  c.carryover = config_double_list(config, t, "carryover", c.carryover, 0.0, 1.0);
   if (c.weekly_sd.size() * c.obs_sd.size() * c.carryover.size() > 1000) {
     throw InputError("state_space config: weekly_sd x obs_sd x carryover is a grid of more than 1000 points");
   }
-  c.fixed.strength_sd = get_double(config, t, "strength_sd", c.fixed.strength_sd, 0.1, 50.0);
-  c.fixed.hfa_prior_mean = get_double(config, t, "hfa_prior_mean", c.fixed.hfa_prior_mean, -20.0, 20.0);
-  c.fixed.hfa_prior_sd = get_double(config, t, "hfa_prior_sd", c.fixed.hfa_prior_sd, 0.01, 50.0);
-  c.fixed.hfa_season_sd = get_double(config, t, "hfa_season_sd", c.fixed.hfa_season_sd, 0.0, 20.0);
-  c.burn_in_seasons = get_int(config, t, "burn_in_seasons", c.burn_in_seasons, 0, 50);
-  c.holdout_seasons = get_int(config, t, "holdout_seasons", c.holdout_seasons, 0, 50);
-  auto eras = get_double_list(config, t, "era_starts", {1999, 2010, 2020}, 1900, 2200);
+  c.fixed.strength_sd = config_double(config, t, "strength_sd", c.fixed.strength_sd, 0.1, 50.0);
+  c.fixed.hfa_prior_mean = config_double(config, t, "hfa_prior_mean", c.fixed.hfa_prior_mean, -20.0, 20.0);
+  c.fixed.hfa_prior_sd = config_double(config, t, "hfa_prior_sd", c.fixed.hfa_prior_sd, 0.01, 50.0);
+  c.fixed.hfa_season_sd = config_double(config, t, "hfa_season_sd", c.fixed.hfa_season_sd, 0.0, 20.0);
+  c.burn_in_seasons = config_int(config, t, "burn_in_seasons", c.burn_in_seasons, 0, 50);
+  c.holdout_seasons = config_int(config, t, "holdout_seasons", c.holdout_seasons, 0, 50);
+  auto eras = config_double_list(config, t, "era_starts", {1999, 2010, 2020}, 1900, 2200);
   c.era_starts.clear();
   for (double e : eras) {
     if (e != std::floor(e) || (!c.era_starts.empty() && e <= c.era_starts.back())) {

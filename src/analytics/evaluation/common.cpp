@@ -14,28 +14,6 @@ namespace nfl::analytics::eval {
 
 namespace {
 
-std::string join_keys(const std::set<std::string>& keys) {
-  std::string out;
-  for (const auto& k : keys) {
-    if (!out.empty()) {
-      out += ", ";
-    }
-    out += k;
-  }
-  return out;
-}
-
-const Json* find_key(const Json& config, const std::string& key) {
-  if (!config.is_object()) {
-    return nullptr;
-  }
-  auto it = config.find(key);
-  if (it == config.end() || it->is_null()) {
-    return nullptr;
-  }
-  return &*it;
-}
-
 std::uint64_t splitmix64(std::uint64_t& x) {
   std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -48,91 +26,6 @@ __extension__ typedef unsigned __int128 Uint128;
 std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 } // namespace
-
-void check_config_keys(const Json& config, const std::string& task_type, const std::set<std::string>& accepted) {
-  if (config.is_null()) {
-    return;
-  }
-  if (!config.is_object()) {
-    throw InputError(fmt::format("{} config: expected a JSON object, got {}", task_type, config.type_name()));
-  }
-  for (const auto& [key, value] : config.items()) {
-    if (!accepted.contains(key)) {
-      throw InputError(
-          fmt::format("{} config: unknown key '{}' (accepted: {})", task_type, key, join_keys(accepted)));
-    }
-  }
-}
-
-int config_int(const Json& config, const std::string& task_type, const std::string& key, int fallback, int min,
-               int max) {
-  const Json* v = find_key(config, key);
-  if (v == nullptr) {
-    return fallback;
-  }
-  if (!v->is_number_integer()) {
-    throw InputError(fmt::format("{} config: '{}' must be an integer in [{}, {}], got {}", task_type, key, min, max,
-                                 v->dump()));
-  }
-  const auto value = v->get<long long>();
-  if (value < min || value > max) {
-    throw InputError(
-        fmt::format("{} config: '{}' must be in [{}, {}], got {}", task_type, key, min, max, value));
-  }
-  return static_cast<int>(value);
-}
-
-double config_double(const Json& config, const std::string& task_type, const std::string& key, double fallback,
-                     double min, double max) {
-  const Json* v = find_key(config, key);
-  if (v == nullptr) {
-    return fallback;
-  }
-  if (!v->is_number()) {
-    throw InputError(fmt::format("{} config: '{}' must be a number in [{}, {}], got {}", task_type, key, min, max,
-                                 v->dump()));
-  }
-  const double value = v->get<double>();
-  if (!std::isfinite(value) || value < min || value > max) {
-    throw InputError(
-        fmt::format("{} config: '{}' must be in [{}, {}], got {}", task_type, key, min, max, value));
-  }
-  return value;
-}
-
-bool config_bool(const Json& config, const std::string& task_type, const std::string& key, bool fallback) {
-  const Json* v = find_key(config, key);
-  if (v == nullptr) {
-    return fallback;
-  }
-  if (!v->is_boolean()) {
-    throw InputError(fmt::format("{} config: '{}' must be true or false, got {}", task_type, key, v->dump()));
-  }
-  return v->get<bool>();
-}
-
-std::string config_string(const Json& config, const std::string& task_type, const std::string& key,
-                          const std::string& fallback, const std::vector<std::string>& accepted) {
-  const Json* v = find_key(config, key);
-  if (v == nullptr) {
-    return fallback;
-  }
-  if (!v->is_string()) {
-    throw InputError(fmt::format("{} config: '{}' must be a string, got {}", task_type, key, v->dump()));
-  }
-  auto value = v->get<std::string>();
-  if (!accepted.empty()) {
-    bool ok = false;
-    for (const auto& a : accepted) {
-      ok = ok || a == value;
-    }
-    if (!ok) {
-      throw InputError(fmt::format("{} config: '{}' must be one of {}, got '{}'", task_type, key,
-                                   fmt::join(accepted, "/"), value));
-    }
-  }
-  return value;
-}
 
 std::optional<std::size_t> CsvTable::find_column(const std::string& name) const {
   for (std::size_t i = 0; i < header.size(); ++i) {

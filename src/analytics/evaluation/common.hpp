@@ -11,22 +11,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tasks/task_config.hpp"
+
 namespace nfl::analytics::eval {
 
 using Json = nlohmann::json;
-
-// Throws InputError "<task_type> config: unknown key 'x' (accepted: ...)" for a key
-// outside `accepted`, or when `config` is not an object (null counts as empty).
-void check_config_keys(const Json& config, const std::string& task_type, const std::set<std::string>& accepted);
-
-// Typed, range-checked config values; missing -> fallback. Errors name the key.
-int config_int(const Json& config, const std::string& task_type, const std::string& key, int fallback, int min,
-               int max);
-double config_double(const Json& config, const std::string& task_type, const std::string& key, double fallback,
-                     double min, double max);
-bool config_bool(const Json& config, const std::string& task_type, const std::string& key, bool fallback);
-std::string config_string(const Json& config, const std::string& task_type, const std::string& key,
-                          const std::string& fallback, const std::vector<std::string>& accepted = {});
 
 // A CSV file as header plus rows of cells (plain comma separated; double quotes
 // around a cell are honoured for the cells this project writes).

@@ -29,28 +29,28 @@ struct McConfig {
 
 McConfig parse_config(const Json& config) {
   using namespace analytics::data;
-  check_keys(config, k_type,
+  check_config_keys(config, k_type,
              {"season", "week", "simulations", "seed", "threads", "rating_source", "sigma", "ties"});
   McConfig c;
   const Json j = config.is_null() ? Json::object() : config;
   if (j.contains("season")) {
-    c.season = get_int(j, k_type, "season", 0, k_first_season, 2100);
+    c.season = config_int(j, k_type, "season", 0, k_first_season, 2100);
   }
   if (j.contains("week")) {
-    c.week = get_int(j, k_type, "week", 1, 1, 30);
+    c.week = config_int(j, k_type, "week", 1, 1, 30);
   }
-  c.simulations = get_int(j, k_type, "simulations", c.simulations, 1, 10'000'000);
-  c.seed = get_int(j, k_type, "seed", c.seed, 0, 2'147'483'647);
-  c.threads = get_int(j, k_type, "threads", c.threads, 0, 256);
-  c.rating_source = get_string(j, k_type, "rating_source", c.rating_source);
+  c.simulations = config_int(j, k_type, "simulations", c.simulations, 1, 10'000'000);
+  c.seed = config_int(j, k_type, "seed", c.seed, 0, 2'147'483'647);
+  c.threads = config_int(j, k_type, "threads", c.threads, 0, 256);
+  c.rating_source = config_string(j, k_type, "rating_source", c.rating_source);
   if (c.rating_source != "elo" && c.rating_source != "market") {
     throw InputError(fmt::format("{} config: rating_source: '{}' is not accepted; expected 'elo' or 'market'", k_type,
                                  c.rating_source));
   }
   if (j.contains("sigma")) {
-    c.sigma = get_double(j, k_type, "sigma", 13.5, 1.0, 50.0);
+    c.sigma = config_double(j, k_type, "sigma", 13.5, 1.0, 50.0);
   }
-  c.ties = get_bool(j, k_type, "ties", c.ties);
+  c.ties = config_bool(j, k_type, "ties", c.ties);
   return c;
 }
 

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <optional>
 #include <poll.h>
 #include <spawn.h>
@@ -256,6 +257,12 @@ pid_t spawn(const ExecSpec& spec, const TaskContext& ctx, int in_fd, int out_fd,
     argv.push_back(const_cast<char*>(a.c_str()));
   }
   argv.push_back(nullptr);
+  // The worker creates these folders lazily; a program is promised both exist.
+  for (const auto* dir : {&ctx.artifact_dir, &ctx.checkpoint_dir}) {
+    if (!dir->empty()) {
+      std::filesystem::create_directories(*dir);
+    }
+  }
   auto env_strings = child_environment(spec, ctx);
   std::vector<char*> envp;
   for (auto& e : env_strings) {
