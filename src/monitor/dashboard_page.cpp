@@ -162,7 +162,8 @@ function draw_charts(s) {
   const labels = s.durations.map(d => d.id);
   const seconds = s.durations.map(d => d.seconds);
   if (!charts) {
-    const opts = { animation: false, responsive: true, maintainAspectRatio: false };
+    const opts = { animation: false, responsive: true, maintainAspectRatio: false,
+                   scales: { y: { beginAtZero: true } } };
     charts = {
       throughput: new Chart(document.getElementById("throughput-chart"), {
         type: "line",
@@ -173,7 +174,7 @@ function draw_charts(s) {
         type: "bar",
         data: { labels: labels, datasets: [{ label: "task duration (s), recent completions", data: seconds,
                 backgroundColor: "#58c" }] },
-        options: Object.assign({ scales: { x: { ticks: { display: false } } } }, opts) }),
+        options: opts }),
     };
     document.body.dataset.charts = "ready";
     return;

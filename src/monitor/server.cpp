@@ -393,8 +393,13 @@ void DashboardServer::routes() {
     {
       std::lock_guard lock(m_store_mutex);
       auto doc = status_json(m_store, 0, m_options.clock->now_ms());
+      // Served from this machine's artifact layout, never from the path a result
+      // records: a result is data, and the server must not read outside DATA_DIR.
+      // Task ids are safe tokens (no '/' or leading '.'), so the path stays inside.
       if (doc["latest_report"].is_object()) {
-        path = doc["latest_report"]["path"].get<std::string>();
+        path = (m_options.data_dir / "artifacts" / doc["latest_report"]["task_id"].get<std::string>() /
+                "report.html")
+                   .string();
       }
     }
     std::ifstream f(path, std::ios::binary);
