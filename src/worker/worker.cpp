@@ -394,8 +394,10 @@ void Worker::Impl::slot_loop(int index) {
       std::lock_guard lock(m_mutex);
       ++m_busy;
       m_running[static_cast<std::size_t>(index)] = running;
-      // Claimed but told to stop before it started: hand it straight back.
-      if (m_stage >= 1) {
+      // The claim was in flight when a stop request came: it counts as claimed
+      // before it, so it runs under the grace period like the others (releasing it
+      // would only let an idle slot claim it again). Past the grace: hand it back.
+      if (m_stage >= 2 || m_grace_fired) {
         running->request(StopReason::shutdown);
       }
     }

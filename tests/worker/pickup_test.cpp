@@ -62,6 +62,10 @@ void check_pickup(const Worker::StoreFactory& factory, const std::filesystem::pa
     EXPECT_GE(pickup, 0);
     EXPECT_LT(pickup, k_max_pickup_ms) << backend << " round " << round;
   }
+  // The store answered every delivery, so the outage spool was never written.
+  for (const auto& e : std::filesystem::directory_iterator(config.state_dir / "spool")) {
+    EXPECT_EQ(std::filesystem::file_size(e.path()), 0u) << e.path() << ": the spool is for outages only";
+  }
   worker.request_stop();
   runner.join();
   EXPECT_EQ(rc, 0);
