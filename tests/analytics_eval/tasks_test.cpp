@@ -54,7 +54,13 @@ public:
     t.id = id;
     t.task_type = type;
     t.status = TaskStatus::completed;
-    TaskContext c{.task = t, .config = config, .data_dir = dir.path(), .artifact_dir = dir.path() / "artifacts" / id};
+    TaskContext c{.task = t,
+                  .config = config,
+                  .data_dir = dir.path(),
+                  .artifact_dir = dir.path() / "artifacts" / id,
+                  .checkpoint_dir = dir.path() / "checkpoints" / id,
+                  .dependencies = {},
+                  .stop = {}};
     std::filesystem::create_directories(c.artifact_dir);
     write_artifacts(c, files);
     deps[id] = t;
@@ -76,7 +82,8 @@ public:
                   .data_dir = dir.path(),
                   .artifact_dir = dir.path() / "artifacts" / id,
                   .checkpoint_dir = dir.path() / "checkpoints" / id,
-                  .dependencies = deps};
+                  .dependencies = deps,
+                  .stop = {}};
     std::filesystem::create_directories(c.artifact_dir);
     return type.run(c);
   }

@@ -13,15 +13,13 @@
 #include "analytics/data/data_common.hpp"
 #include "util/error.hpp"
 
+#include "analytics/normal.hpp"
+
 namespace nfl::analytics::data {
 namespace {
 
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
-
-double normal_cdf(double z) {
-  return 0.5 * std::erfc(-z / std::numbers::sqrt2);
-}
 
 // Games in time order, grouped into steps (one NFL week of one season); teams indexed
 // by franchise, the home advantage is the last state component.

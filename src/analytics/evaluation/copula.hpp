@@ -3,14 +3,15 @@
 // Kendall's tau, Gaussian and Student-t fits, a parametric-bootstrap
 // Cramér-von Mises goodness-of-fit test, and implied spread/total probabilities.
 // Pure functions; definitions and choices in docs/analytics-evaluation.md.
+#include "analytics/normal.hpp"
 #include <cstdint>
 #include <vector>
 
 namespace nfl::analytics::eval {
 
 // Standard normal and Student-t distribution functions (double precision).
-double normal_cdf(double x);
-double normal_quantile(double p);
+using analytics::normal_cdf;
+using analytics::normal_quantile;
 double student_t_cdf(double x, double nu);
 double student_t_quantile(double p, double nu);
 // Regularised incomplete beta I_x(a, b).

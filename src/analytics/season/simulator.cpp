@@ -16,6 +16,8 @@
 #include "tasks/registry.hpp"
 #include "util/error.hpp"
 
+#include "analytics/normal.hpp"
+
 namespace nfl::analytics::season {
 
 namespace {
@@ -26,7 +28,6 @@ constexpr double k_tie_band = 0.045;
 constexpr std::int64_t k_chunk = 256;
 constexpr int k_max_playoff_games = 16;
 
-double normal_cdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
 
 struct SimGame {
   std::uint8_t home = 0;
@@ -250,38 +251,6 @@ private:
 
 double home_win_probability(double spread, double sigma) { return normal_cdf(spread / sigma); }
 
-double normal_quantile(double p) {
-  // Peter J. Acklam's rational approximation.
-  static constexpr double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
-                                 1.383577518672690e+02,  -3.066479806614716e+01, 2.506628277459239e+00};
-  static constexpr double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
-                                 6.680131188771972e+01,  -1.328068155288572e+01};
-  static constexpr double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
-                                 -2.549732539343734e+00, 4.374664141464968e+00,  2.938163982698783e+00};
-  static constexpr double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
-                                 3.754408661907416e+00};
-  constexpr double low = 0.02425;
-  if (p <= 0.0) {
-    return -HUGE_VAL;
-  }
-  if (p >= 1.0) {
-    return HUGE_VAL;
-  }
-  if (p < low) {
-    const double q = std::sqrt(-2 * std::log(p));
-    return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
-           ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
-  }
-  if (p > 1 - low) {
-    const double q = std::sqrt(-2 * std::log(1 - p));
-    return -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
-           ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
-  }
-  const double q = p - 0.5;
-  const double r = q * q;
-  return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
-         (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
-}
 
 SimulationResult simulate_season(const SimulationModel& model, const SimulationOptions& options, std::stop_token stop,
                                  const ProgressFn& progress) {

@@ -13,6 +13,8 @@
 #include "analytics/data/games.hpp"
 #include "analytics/season/league.hpp"
 
+#include "analytics/normal.hpp"
+
 namespace nfl::analytics::season {
 
 // Team strength on the points scale: the expected home margin of a game is
@@ -89,7 +91,6 @@ Ratings elo_ratings_from_csv(const std::string& csv_text, const League& league, 
 
 // Probability the home side wins a game that cannot end tied.
 double home_win_probability(double spread, double sigma);
-// Inverse of the standard normal CDF (Acklam; relative error < 1.2e-9).
-double normal_quantile(double p);
+using analytics::normal_quantile;
 
 } // namespace nfl::analytics::season
