@@ -19,6 +19,7 @@
     0 OK, 1 NOT_FOUND, 2 LEASE_LOST (counted), 3 CANCELLED
 ]]
 -- @include codes.lua
+-- @include fencing.lua
 -- @include core_keys.lua
 -- @include task_keys.lua
 -- @include enqueue.lua
@@ -27,16 +28,13 @@
 local k = core_keys(KEYS)
 local tk = KEYS[25]
 local prefix, id, token, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-if redis.call('EXISTS', tk) == 0 then
-  return NOT_FOUND
-end
 local f = redis.call('HMGET', tk, 'status', 'token', 'machine_id', 'type', 'ck')
-if f[1] == 'cancelled' then
-  return CANCELLED
-end
-if f[1] ~= 'running' or f[2] ~= token then
+local problem = lease_problem(f[1], f[2], token)
+if problem == LEASE_LOST then
   redis.call('HINCRBY', k.stats, 'rejected_completions', 1)
-  return LEASE_LOST
+end
+if problem then
+  return problem
 end
 local wall, cpu, gpu = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 redis.call('HSET', tk, 'status', 'completed', 'result', ARGV[5], 'finished_at_ms', int(now), 'token', '',

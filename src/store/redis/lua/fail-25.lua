@@ -20,6 +20,7 @@
     0 OK, 1 NOT_FOUND, 2 LEASE_LOST, 3 CANCELLED
 ]]
 -- @include codes.lua
+-- @include fencing.lua
 -- @include core_keys.lua
 -- @include task_keys.lua
 -- @include enqueue.lua
@@ -29,15 +30,10 @@
 local k = core_keys(KEYS)
 local tk = KEYS[25]
 local prefix, id, token, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-if redis.call('EXISTS', tk) == 0 then
-  return NOT_FOUND
-end
 local f = redis.call('HMGET', tk, 'status', 'token', 'attempts', 'max_attempts', 'queue')
-if f[1] == 'cancelled' then
-  return CANCELLED
-end
-if f[1] ~= 'running' or f[2] ~= token then
-  return LEASE_LOST
+local problem = lease_problem(f[1], f[2], token)
+if problem then
+  return problem
 end
 local attempts, max_attempts = tonumber(f[3]), tonumber(f[4])
 if ARGV[6] == '1' and attempts < max_attempts then

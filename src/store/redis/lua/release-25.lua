@@ -17,6 +17,7 @@
     0 OK, 1 NOT_FOUND, 2 LEASE_LOST, 3 CANCELLED
 ]]
 -- @include codes.lua
+-- @include fencing.lua
 -- @include core_keys.lua
 -- @include task_keys.lua
 -- @include enqueue.lua
@@ -24,15 +25,10 @@
 local k = core_keys(KEYS)
 local tk = KEYS[25]
 local id, token, now, delay = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-if redis.call('EXISTS', tk) == 0 then
-  return NOT_FOUND
-end
 local f = redis.call('HMGET', tk, 'status', 'token', 'queue')
-if f[1] == 'cancelled' then
-  return CANCELLED
-end
-if f[1] ~= 'running' or f[2] ~= token then
-  return LEASE_LOST
+local problem = lease_problem(f[1], f[2], token)
+if problem then
+  return problem
 end
 redis.call('HINCRBY', tk, 'attempts', -1)
 redis.call('HSET', tk, 'status', 'pending', 'token', '', 'lease_expires_ms', 0, 'blocked_reason', ARGV[6],

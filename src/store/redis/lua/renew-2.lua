@@ -16,17 +16,13 @@
     0 OK, 1 NOT_FOUND, 2 LEASE_LOST (token not current), 3 CANCELLED
 ]]
 -- @include codes.lua
+-- @include fencing.lua
 -- @include task_keys.lua
 
-if redis.call('EXISTS', KEYS[2]) == 0 then
-  return NOT_FOUND
-end
 local f = redis.call('HMGET', KEYS[2], 'status', 'token')
-if f[1] == 'cancelled' then
-  return CANCELLED
-end
-if f[1] ~= 'running' or f[2] ~= ARGV[2] then
-  return LEASE_LOST
+local problem = lease_problem(f[1], f[2], ARGV[2])
+if problem then
+  return problem
 end
 local expires = tonumber(ARGV[3]) + tonumber(ARGV[4])
 redis.call('HSET', KEYS[2], 'lease_expires_ms', int(expires))
