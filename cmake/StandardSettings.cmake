@@ -9,6 +9,8 @@ endif()
 
 set(NFL_SANITIZE "" CACHE STRING "Sanitizers to enable, e.g. address,undefined or thread")
 if(NFL_SANITIZE)
-  target_compile_options(nfl_settings INTERFACE -fsanitize=${NFL_SANITIZE} -fno-omit-frame-pointer)
-  target_link_options(nfl_settings INTERFACE -fsanitize=${NFL_SANITIZE})
+  # -fno-sanitize-recover: a UBSan finding ends the test with a failure instead of a line in the log.
+  target_compile_options(nfl_settings INTERFACE -fsanitize=${NFL_SANITIZE} -fno-sanitize-recover=all
+                                                -fno-omit-frame-pointer)
+  target_link_options(nfl_settings INTERFACE -fsanitize=${NFL_SANITIZE} -fno-sanitize-recover=all)
 endif()

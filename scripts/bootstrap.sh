@@ -7,9 +7,9 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libhiredis-dev libsqlite3-dev sqlite3 libssl-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libeigen3-dev libtbb-dev
-  libjs-chart.js redis-server redis-tools shellcheck
-  python3-prometheus-client chromium
+  libgtest-dev libgmock-dev libbenchmark-dev libeigen3-dev libtbb-dev libzstd-dev libxxhash-dev
+  libjs-chart.js redis-server redis-tools shellcheck clang
+  python3-prometheus-client prometheus chromium
 )
 
 missing=()

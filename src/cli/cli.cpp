@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/context.hpp"
+#include "cli/sync_setup.hpp"
 #include "util/error.hpp"
 
 namespace nfl {
@@ -19,7 +20,7 @@ namespace {
 constexpr std::string_view k_options_with_value[] = {"--backend",  "--machine-id", "--hardware-profile",
                                                      "--data-dir", "--state-dir",  "--env-file"};
 constexpr std::pair<std::string_view, std::string_view> k_legacy_actions[] = {
-    {"--init", "init"}, {"--status", "status"}, {"--scoreboard", "scoreboard"}, {"--dashboard", "dashboard"}};
+    {"--init", "init"}, {"--status", "status"}, {"--sync", "sync"}, {"--scoreboard", "scoreboard"}, {"--dashboard", "dashboard"}};
 
 bool takes_value(std::string_view token) {
   return std::find(std::begin(k_options_with_value), std::end(k_options_with_value), token) !=
@@ -128,6 +129,7 @@ int run(const std::vector<std::string>& raw_args, std::ostream& out, std::ostrea
   add_worker_command(app, ctx);
   add_scoreboard_command(app, ctx);
   add_doctor_command(app, ctx);
+  add_sync_command(app, ctx);
 
   std::vector<std::string> names;
   for (const auto* sub : app.get_subcommands({})) {

@@ -11,9 +11,12 @@
 #include <optional>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include "cli/context.hpp"
+#include "cli/sync_setup.hpp"
+#include "sync/snapshot.hpp"
 #include "store/redis/redis_connection.hpp"
 #include "store/redis/redis_scripts.hpp"
 #include "store/store_factory.hpp"
@@ -332,6 +335,67 @@ void hardware_check(Context& ctx, std::vector<Finding>& findings) {
   }
 }
 
+// The shared folder as sync sees it (docs/sync.md): silent machines, conflict copies
+// made by the sync tool, snapshot files skipped and why.
+void sync_checks(const Config& config, std::vector<Finding>& findings) {
+  auto dumps = config.data_dir / "machine_dumps";
+  std::error_code ec;
+  if (!config.sync_enabled && !std::filesystem::exists(dumps, ec)) {
+    return;
+  }
+  sync::SyncState state;
+  try {
+    state = sync::Syncer::read_state(config.state_dir);
+  } catch (const InputError& e) {
+    findings.push_back({Level::fail, "sync state", e.what(), "move the named file away; the next round rebuilds it"});
+    return;
+  }
+  if (state.rounds == 0) {
+    findings.push_back({Level::warn, "sync", "no sync round has run on this machine yet",
+                        "run `nfl-compute sync` (or a worker with SYNC_ENABLED=true)"});
+    return;
+  }
+  Millis now = system_clock()->now_ms();
+  Millis takeover = takeover_ms(config);
+  std::vector<std::string> stale;
+  for (const auto& [id, peer] : state.peers) {
+    if (peer.observed_at_ms == 0 || now - peer.observed_at_ms > takeover) {
+      stale.push_back(fmt::format("{} (last heard {})", id,
+                                  peer.observed_at_ms == 0 ? std::string("never") : format_age(now - peer.observed_at_ms)));
+    }
+  }
+  if (stale.empty()) {
+    findings.push_back({Level::pass, "sync machines",
+                        fmt::format("{} other machine(s), all heard within {}s; {} round(s) here", state.peers.size(),
+                                    takeover / 1000, state.rounds),
+                        ""});
+  } else {
+    findings.push_back({Level::warn, "sync machines", fmt::format("silent past the takeover limit: {}", fmt::join(stale, ", ")),
+                        "their pending and running tasks are being taken over; if a machine is retired for good, "
+                        "delete its machine_dumps/<machine>_*.snap files"});
+  }
+  std::size_t copies = 0;
+  for (std::filesystem::directory_iterator it(dumps, ec), end; !ec && it != end; it.increment(ec)) {
+    auto name = sync::parse_snapshot_name(it->path().filename().string());
+    copies += name && name->conflict_copy ? 1 : 0;
+  }
+  if (copies > 0) {
+    findings.push_back({Level::warn, "sync conflict copies",
+                        fmt::format("{} conflict cop{} in machine_dumps/ (read as ordinary snapshots)", copies,
+                                    copies == 1 ? "y" : "ies"),
+                        "harmless; delete those older than their machine's newest snapshot to save space"});
+  }
+  if (state.skipped.empty()) {
+    findings.push_back({Level::pass, "sync snapshots", "no snapshot file skipped", ""});
+  } else {
+    const auto& last = state.skipped.back();
+    findings.push_back({Level::warn, "sync snapshots",
+                        fmt::format("{} file(s) skipped; latest {}: {}", state.skipped.size(), last.file, last.reason),
+                        "usually a file still uploading; if it persists, the writing machine's disk or sync tool "
+                        "is damaging files (see `nfl-compute sync --status`)"});
+  }
+}
+
 std::string_view label(Level level) {
   switch (level) {
   case Level::pass: return "PASS";
@@ -363,6 +427,7 @@ void add_doctor_command(CLI::App& app, Context& ctx) {
           sqlite_checks(ctx, findings);
         }
         directory_checks(*config, findings);
+        sync_checks(*config, findings);
         hardware_check(ctx, findings);
       }
       const bool production = config && config->environment == "production";

@@ -2,7 +2,10 @@
 #include <fmt/format.h>
 
 #include "analytics/evaluation/report.hpp"
+#include "analytics/gpu/device.hpp"
 #include "cli/context.hpp"
+#include "sync/snapshot.hpp"
+#include "sync/syncer.hpp"
 #include "monitor/health.hpp"
 #include "monitor/scoreboard.hpp"
 #include "monitor/server.hpp"
@@ -56,6 +59,7 @@ void print_hardware(Context& ctx, const MachineIdentity& id) {
       out << fmt::format("  {}: {}, {:.1f} GiB ({:.1f} GiB free)\n", i, g.name, g.memory_total_gib, g.memory_free_gib);
     }
   }
+  out << fmt::format("{:<10}{}\n", "cuda:", analytics::gpu::describe(analytics::gpu::cuda_status()));
 }
 
 } // namespace
@@ -69,7 +73,11 @@ void add_hardware_command(CLI::App& app, Context& ctx) {
       ctx.config();
       const auto& id = ctx.identity();
       if (*json) {
-        ctx.out << identity_to_json(id).dump(2) << "\n";
+        Json j = identity_to_json(id);
+        const auto cuda = analytics::gpu::cuda_status();
+        j["cuda"] = {{"built", cuda.built},         {"build", cuda.build_info}, {"available", cuda.available},
+                     {"device", cuda.device_name},  {"reason", cuda.reason},    {"device_label", analytics::gpu::device_label(cuda)}};
+        ctx.out << j.dump(2) << "\n";
       } else {
         print_hardware(ctx, id);
       }
@@ -176,6 +184,31 @@ void add_scoreboard_command(CLI::App& app, Context& ctx) {
       options.token = config.dashboard_token;
       options.chartjs = std::string(analytics::eval::embedded_chartjs());
       options.data_dir = config.data_dir;
+      options.sync_metrics = [state_dir = config.state_dir] {
+        // Read on each scrape: the worker's sync thread (another process) writes it.
+        auto state = sync::Syncer::read_state(state_dir);
+        std::map<std::string, monitor::SyncMachineMetrics> rows;
+        Millis now = system_clock()->now_ms();
+        for (const auto& [id, peer] : state.peers) {
+          auto& row = rows[id];
+          row.machine_id = id;
+          row.conflicts = static_cast<std::uint64_t>(peer.conflicts);
+          if (peer.observed_at_ms > 0) {
+            row.last_snapshot_age_seconds = static_cast<double>(now - peer.observed_at_ms) / 1000.0;
+          }
+        }
+        for (const auto& file : state.skipped) {
+          auto name = sync::parse_snapshot_name(file.file);
+          std::string id = name ? name->machine_id : std::string("unknown");
+          rows[id].machine_id = id;
+          ++rows[id].skipped_files;
+        }
+        std::vector<monitor::SyncMachineMetrics> out;
+        for (auto& [id, row] : rows) {
+          out.push_back(row);
+        }
+        return out;
+      };
       monitor::DashboardServer server(ctx.store(), options);
       server.bind();
       ctx.err << fmt::format("nfl-compute: dashboard on http://{}:{}/ ({}; Ctrl-C stops)\n",

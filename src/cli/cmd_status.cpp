@@ -4,6 +4,7 @@
 
 #include "cli/context.hpp"
 #include "cli/status_view.hpp"
+#include "cli/sync_setup.hpp"
 #include "util/error.hpp"
 
 namespace nfl::cli {
@@ -27,7 +28,12 @@ Json current_document(Context& ctx) {
       ++failed_by_queue[t.queue];
     }
   }
-  return status_document(status, failed_by_queue, store.describe(), system_clock()->now_ms());
+  Json doc = status_document(status, failed_by_queue, store.describe(), system_clock()->now_ms());
+  const Config& config = ctx.config();
+  if (config.sync_enabled || std::filesystem::exists(config.state_dir / "sync" / "state.json")) {
+    doc["sync"] = sync_document(config);
+  }
+  return doc;
 }
 
 } // namespace
@@ -56,6 +62,9 @@ void add_status_command(CLI::App& app, Context& ctx) {
             ctx.out << "\x1b[H\x1b[2J"; // home and clear: refresh in place on a terminal
           }
           ctx.out << render_status(doc, ctx.colour());
+          if (doc.contains("sync")) {
+            ctx.out << "\n" << render_sync(doc["sync"], ctx.colour());
+          }
         }
         ctx.out.flush();
         if (!o->watch) {

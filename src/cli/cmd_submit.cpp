@@ -12,6 +12,7 @@
 #include "config/config.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "util/json_limits.hpp"
 #include "worker/task_catalog.hpp"
 
 namespace nfl::cli {
@@ -47,7 +48,7 @@ Json parse_config_flag(const std::string& text) {
   }
   Json j;
   try {
-    j = Json::parse(body);
+    j = parse_json_bounded(body, "--config");
   } catch (const Json::parse_error& e) {
     throw InputError(fmt::format("--config: not valid JSON ({})", e.what()));
   }
@@ -157,7 +158,7 @@ std::vector<Task> parse_jsonl_tasks(const std::string& text, const std::string& 
     try {
       Json j;
       try {
-        j = Json::parse(line);
+        j = parse_json_bounded(line, "task");
       } catch (const Json::parse_error& e) {
         throw InputError(fmt::format("not valid JSON ({})", e.what()));
       }

@@ -1,18 +1,71 @@
 // `nfl-compute worker` (and the seed's plain `nfl-compute`): runs the Worker on the
 // queues this machine serves.
 #include <algorithm>
+#include <mutex>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/context.hpp"
+#include "cli/sync_setup.hpp"
+#include "sync/sync_loop.hpp"
+#include "monitor/metrics.hpp"
+#include "monitor/server.hpp"
 #include "store/store_factory.hpp"
 #include "util/error.hpp"
+#include "util/metrics_registry.hpp"
 #include "worker/logging.hpp"
 #include "worker/task_catalog.hpp"
 #include "worker/worker.hpp"
 
 namespace nfl::cli {
+
+namespace {
+
+// What a worker's /metrics scrape reads: its own counters and the cheap store-level
+// gauges over a connection of its own (never a slot's), opened on the first scrape
+// and again after the store stopped answering. The per-task families stay with the
+// dashboard: a busy worker should not page through every task.
+class WorkerScrape {
+public:
+  WorkerScrape(Config config, metrics::Registry& registry)
+      : m_config(std::move(config)), m_registry(registry), m_store_metrics(registry, options()) {}
+
+  std::string render() {
+    std::lock_guard lock(m_mutex);
+    metrics::TextWriter w;
+    const Millis now = SystemClock().now_ms();
+    try {
+      if (!m_store) {
+        m_store = open_store(m_config);
+      }
+    } catch (const std::exception& e) {
+      spdlog::debug("metrics: no store connection: {}", e.what());
+    }
+    if (!m_store) {
+      monitor::StoreMetrics::render_unavailable(now, w);
+    } else if (!m_store_metrics.render(*m_store, now, w)) {
+      m_store.reset();
+    }
+    m_registry.render(w);
+    return w.take();
+  }
+
+private:
+  static monitor::StoreMetricsOptions options() {
+    monitor::StoreMetricsOptions o;
+    o.task_aggregates = false;
+    o.reclaim_expired = false;
+    return o;
+  }
+  Config m_config;
+  metrics::Registry& m_registry;
+  std::mutex m_mutex;
+  std::unique_ptr<TaskStore> m_store;
+  monitor::StoreMetrics m_store_metrics;
+};
+
+} // namespace
 
 void add_worker_command(CLI::App& app, Context& ctx) {
   struct Options {
@@ -20,6 +73,8 @@ void add_worker_command(CLI::App& app, Context& ctx) {
     std::optional<int> concurrency;
     bool burst = false;
     std::optional<double> grace_s;
+    std::optional<int> metrics_port;
+    std::string metrics_host = "127.0.0.1";
   };
   auto o = std::make_shared<Options>();
   auto* sub = app.add_subcommand("worker", "Claim and run tasks from this machine's queues (the default action)");
@@ -29,6 +84,10 @@ void add_worker_command(CLI::App& app, Context& ctx) {
   sub->add_flag("--burst", o->burst, "Exit 0 once no claimable work is left");
   sub->add_option("--grace", o->grace_s, "Seconds running tasks may finish after SIGTERM/SIGINT (default 30)")
       ->check(CLI::Range(0.0, 86400.0));
+  sub->add_option("--metrics-port", o->metrics_port,
+                  "Serve this worker's Prometheus metrics on http://HOST:PORT/metrics (0: any free port)")
+      ->check(CLI::Range(0, 65535));
+  sub->add_option("--metrics-host", o->metrics_host, "Address for --metrics-port (default 127.0.0.1)");
   sub->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
       const Config config = ctx.config();
@@ -68,12 +127,44 @@ void add_worker_command(CLI::App& app, Context& ctx) {
         options.concurrency = *o->concurrency;
       }
       options.burst = o->burst;
+      options.burst_waits_for_others = !config.sync_enabled;
       if (o->grace_s) {
         options.grace = std::chrono::milliseconds(static_cast<std::int64_t>(*o->grace_s * 1000.0));
       }
       Worker worker([config] { return open_store(config); }, config, options, default_task_registry());
+      std::unique_ptr<WorkerScrape> scrape;
+      std::unique_ptr<monitor::MetricsServer> metrics_server;
+      if (o->metrics_port) {
+        scrape = std::make_unique<WorkerScrape>(config, worker.metrics());
+        metrics_server = std::make_unique<monitor::MetricsServer>(o->metrics_host, *o->metrics_port,
+                                                                  [s = scrape.get()] { return s->render(); });
+        int port = 0;
+        try {
+          port = metrics_server->bind();
+        } catch (const std::runtime_error& e) {
+          throw InputError(fmt::format("--metrics-port {}: {}", *o->metrics_port, e.what()));
+        }
+        metrics_server->start();
+        spdlog::info("metrics on http://{}:{}/metrics", o->metrics_host, port);
+      }
+      // Folder sync beside the worker (SYNC_ENABLED): one round before the first claim,
+      // then every GOOGLE_DRIVE_SYNC_INTERVAL, and a last one after the drain.
+      std::unique_ptr<sync::SyncLoop> sync_loop;
+      if (config.sync_enabled) {
+        sync_loop = std::make_unique<sync::SyncLoop>([config] { return open_store(config); }, sync_options_from(ctx),
+                                                     std::chrono::seconds(config.sync_interval_s));
+        sync_loop->run_round();
+        sync_loop->start();
+      }
       SignalGuard signals(worker);
-      return worker.run();
+      const int rc = worker.run();
+      if (sync_loop) {
+        sync_loop->stop();
+      }
+      if (metrics_server) {
+        metrics_server->stop();
+      }
+      return rc;
     };
   });
 }

@@ -80,6 +80,13 @@ const std::vector<Row>& rows() {
        [](Config& c, const std::string& n, const std::string& v) { c.redis_port = static_cast<int>(parse_int(n, v, 1, 65535)); }},
       {{"REDIS_PASSWORD", "", "any string", "Sent with AUTH when set; never logged"},
        [](Config& c, const std::string&, const std::string& v) { c.redis_password = v; }},
+      {{"REDIS_USERNAME", "", "empty, or a Redis ACL user name (no spaces)",
+        "Sent as AUTH <user> <REDIS_PASSWORD> when set (Redis 6+ ACL); empty: the default user"},
+       [](Config& c, const std::string& n, const std::string& v) {
+         if (v.size() > 128 || std::any_of(v.begin(), v.end(), [](unsigned char ch) { return !std::isgraph(ch); }))
+           reject(n, v, "empty, or up to 128 printable characters without spaces");
+         c.redis_username = v;
+       }},
       {{"REDIS_DB", "0", "0-15", "Redis logical database"},
        [](Config& c, const std::string& n, const std::string& v) { c.redis_db = static_cast<int>(parse_int(n, v, 0, 15)); }},
       {{"REDIS_KEY_PREFIX", "", "empty, or up to 64 printable characters without spaces",
@@ -88,6 +95,26 @@ const std::vector<Row>& rows() {
          if (v.size() > 64 || std::any_of(v.begin(), v.end(), [](unsigned char ch) { return !std::isgraph(ch); }))
            reject(n, v, "up to 64 printable characters without spaces");
          c.redis_key_prefix = v;
+       }},
+      {{"REDIS_CLUSTER", "auto", "auto, true or false",
+        "Redis Cluster client (slot routing, MOVED/ASK, failover); auto asks the server (INFO cluster); a cluster "
+        "needs a REDIS_KEY_PREFIX with a hash tag such as {nfl}:"},
+       [](Config& c, const std::string& n, const std::string& v) {
+         if (lower(trim(v)) == "auto") {
+           c.redis_cluster = "auto";
+           return;
+         }
+         try {
+           c.redis_cluster = parse_bool(n, v) ? "true" : "false";
+         } catch (const InputError&) {
+           reject(n, v, "auto, true or false (also 1/0, yes/no, on/off)");
+         }
+       }},
+      {{"REDIS_CLUSTER_WAIT_REPLICAS", "1", "0-16",
+        "On a cluster, a write counts once this many replicas of its master confirmed it (WAIT, capped by the "
+        "replicas it has); 0: asynchronous replication, a failover may lose acknowledged writes"},
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.redis_cluster_wait_replicas = static_cast<int>(parse_int(n, v, 0, 16));
        }},
       {{"REDIS_MAX_MEMORY", "2gb", "a Redis memory size such as 512mb or 2gb", "maxmemory for the bundled redis.conf"},
        [](Config& c, const std::string& n, const std::string& v) {
@@ -104,6 +131,13 @@ const std::vector<Row>& rows() {
        [](Config& c, const std::string& n, const std::string& v) { c.sync_interval_s = static_cast<int>(parse_int(n, v, 5, 86400)); }},
       {{"SYNC_ENABLED", "false", "true or false", "Write and merge snapshots through DATA_DIR"},
        [](Config& c, const std::string& n, const std::string& v) { c.sync_enabled = parse_bool(n, v); }},
+      {{"SYNC_TAKEOVER_SECONDS", "0", "0 (three sync intervals) or 30-604800 (seconds)",
+        "Silence after which other machines take over a machine's pending and running tasks"},
+       [](Config& c, const std::string& n, const std::string& v) {
+         auto s = parse_int(n, v, 0, 604800);
+         if (s != 0 && s < 30) reject(n, v, "0 or 30-604800 (seconds)");
+         c.sync_takeover_s = static_cast<int>(s);
+       }},
       {{"MAX_CONCURRENT_TASKS", "4", "1-1024", "Tasks a worker runs at once"},
        [](Config& c, const std::string& n, const std::string& v) {
          c.max_concurrent_tasks = static_cast<int>(parse_int(n, v, 1, 1024));
@@ -138,11 +172,32 @@ const std::vector<Row>& rows() {
        [](Config& c, const std::string& n, const std::string& v) { c.result_ttl_s = parse_int(n, v, 60, 31'536'000); }},
       {{"MACHINE_TTL_SECONDS", "60", "5-86400", "A machine not heard from for this long is stale"},
        [](Config& c, const std::string& n, const std::string& v) { c.machine_ttl_s = static_cast<int>(parse_int(n, v, 5, 86400)); }},
+      {{"GPU_FALLBACK_WAIT_SECONDS", "600", "0 (never) or 1-604800",
+        "A GPU task with allow_cpu_fallback waits this long for a live machine serving its queue, then a CPU "
+        "worker reroutes it to cpu:parallel"},
+       [](Config& c, const std::string& n, const std::string& v) {
+         c.gpu_fallback_wait_s = static_cast<int>(parse_int(n, v, 0, 604800));
+       }},
       {{"DASHBOARD_TOKEN", "", "empty, or a token of at least 16 characters",
         "Enables dashboard actions; required to bind a non-loopback address"},
        [](Config& c, const std::string& n, const std::string& v) {
          if (!v.empty() && v.size() < 16) reject(n, "<redacted>", "at least 16 characters");
          c.dashboard_token = v;
+       }},
+      {{"EXEC_ALLOWED", "", "empty, or absolute program paths separated by ':'",
+        "Programs exec tasks may run; empty: any program in development, exec disabled in production"},
+       [](Config& c, const std::string& n, const std::string& v) {
+         std::vector<std::string> paths;
+         std::size_t start = 0;
+         while (start <= v.size() && !v.empty()) {
+           auto end = std::min(v.find(':', start), v.size());
+           auto path = trim(v.substr(start, end - start));
+           if (path.empty() || path.front() != '/' || path.find('\0') != std::string::npos)
+             reject(n, v, "absolute program paths separated by ':' (e.g. /usr/bin/python3:/opt/nfl/bin/model)");
+           paths.push_back(path);
+           start = end + 1;
+         }
+         c.exec_allowed = std::move(paths);
        }},
   };
   return k_rows;
@@ -231,8 +286,16 @@ Config config_from_environment(const Environment& env) {
   for (const auto& row : rows()) {
     if (auto it = env.find(row.doc.name); it != env.end()) row.apply(c, row.doc.name, it->second);
   }
-  auto data = std::filesystem::weakly_canonical(std::filesystem::absolute(c.data_dir));
-  auto state = std::filesystem::weakly_canonical(std::filesystem::absolute(c.state_dir));
+  // A path the file system refuses (too long, a loop of links) is a bad value, not a crash.
+  auto resolve = [](const char* name, const std::filesystem::path& p) {
+    try {
+      return std::filesystem::weakly_canonical(std::filesystem::absolute(p));
+    } catch (const std::filesystem::filesystem_error& e) {
+      throw InputError(fmt::format("{}: '{}' is not usable: {}", name, p.string(), e.code().message()));
+    }
+  };
+  auto data = resolve("DATA_DIR", c.data_dir);
+  auto state = resolve("STATE_DIR", c.state_dir);
   auto [d, s] = std::mismatch(data.begin(), data.end(), state.begin(), state.end());
   if (d == data.end())
     throw InputError(fmt::format("STATE_DIR: '{}' is inside DATA_DIR '{}'; the store must not live in a folder "

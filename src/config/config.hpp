@@ -19,11 +19,15 @@ struct Config {
   std::string redis_host = "localhost";
   int redis_port = 6379;
   std::string redis_password;
+  std::string redis_username; // ACL user; empty: AUTH with the password alone (the default user)
   std::string redis_key_prefix;
+  std::string redis_cluster = "auto"; // auto, true, false
+  int redis_cluster_wait_replicas = 1;
   int redis_db = 0;
   std::string redis_max_memory = "2gb";
   int sync_interval_s = 300; // GOOGLE_DRIVE_SYNC_INTERVAL
   bool sync_enabled = false;
+  int sync_takeover_s = 0; // SYNC_TAKEOVER_SECONDS; 0: three sync intervals
   int max_concurrent_tasks = 4;
   double task_timeout_hours = 6.0;
   bool enable_caching = true;
@@ -36,6 +40,10 @@ struct Config {
   std::int64_t result_ttl_s = 7LL * 24 * 3600;
   std::string dashboard_token;
   int machine_ttl_s = 60;
+  // Programs the exec task type may run (absolute paths). Empty: any program in
+  // development, exec disabled in production (docs/security.md).
+  std::vector<std::string> exec_allowed;
+  int gpu_fallback_wait_s = 600; // GPU_FALLBACK_WAIT_SECONDS; 0: GPU tasks never fall back to a CPU
 
   std::filesystem::path sqlite_path() const { return state_dir / "nfl-compute.db"; }
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -9,6 +10,7 @@
 #include "model/task_types.hpp"
 #include "util/error.hpp"
 #include "util/ids.hpp"
+#include "util/json_limits.hpp"
 
 namespace nfl {
 
@@ -228,10 +230,60 @@ void normalise(Task& t, Millis now_ms) {
     if (d == t.id) throw InputError(fmt::format("task field 'depends_on': task '{}' depends on itself", t.id));
     if (!seen.insert(d).second) throw InputError(fmt::format("task field 'depends_on': '{}' listed twice", d));
   }
+  // Depth first: dump() recurses.
+  for (auto [field, value] : {std::pair{"config", &t.config}, std::pair{"extra fields", &t.extra}}) {
+    if (json_depth(*value) > k_max_json_depth)
+      throw InputError(fmt::format("task field '{}': JSON nested deeper than {} levels", field, k_max_json_depth));
+  }
   auto config_bytes = t.config.dump().size();
   if (config_bytes > k_max_config_bytes)
     throw InputError(
         fmt::format("task field 'config': {} bytes; at most {} (1 MiB)", config_bytes, k_max_config_bytes));
+}
+
+void check_no_dependency_cycle(std::span<const Task> batch) {
+  // Edges only between tasks of this batch (first occurrence of an id wins, as in add()).
+  std::map<std::string_view, std::size_t> index;
+  for (std::size_t i = 0; i < batch.size(); ++i) index.emplace(batch[i].id, i);
+  enum class Mark { unseen, on_path, done };
+  std::vector<Mark> mark(batch.size(), Mark::unseen);
+  struct Frame {
+    std::size_t task;
+    std::size_t next_dep;
+  };
+  for (std::size_t root = 0; root < batch.size(); ++root) {
+    if (mark[root] != Mark::unseen || index.at(batch[root].id) != root) continue;
+    // Iterative depth-first search: a batch may hold a chain of thousands of tasks.
+    std::vector<Frame> path = {{root, 0}};
+    mark[root] = Mark::on_path;
+    while (!path.empty()) {
+      auto& top = path.back();
+      const auto& deps = batch[top.task].depends_on;
+      if (top.next_dep == deps.size()) {
+        mark[top.task] = Mark::done;
+        path.pop_back();
+        continue;
+      }
+      auto it = index.find(deps[top.next_dep++]);
+      if (it == index.end()) continue;
+      const std::size_t next = it->second;
+      if (mark[next] == Mark::on_path) {
+        std::string cycle;
+        bool in_cycle = false;
+        for (const auto& f : path) {
+          in_cycle = in_cycle || f.task == next;
+          if (in_cycle) cycle += batch[f.task].id + " -> ";
+        }
+        cycle += batch[next].id;
+        throw InputError(fmt::format("task '{}': field 'depends_on' forms a dependency cycle {}; nothing was added",
+                                     batch[next].id, cycle));
+      }
+      if (mark[next] == Mark::unseen) {
+        mark[next] = Mark::on_path;
+        path.push_back({next, 0});
+      }
+    }
+  }
 }
 
 std::string cache_key(const Task& t) {

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,8 +92,14 @@ Json task_to_json(const Task& t);
 Json task_definition_json(const Task& t);
 
 // Fills the id (<task_type>_<16 hex>), created_at and the routed queue; validates
-// limits (config size, id characters, dependency count, self-dependency).
+// limits (config size and nesting, id characters, dependency count, self-dependency).
 void normalise(Task& t, Millis now_ms);
+
+// Rejects a batch (one TaskStore::add) whose depends_on edges form a cycle among its
+// own tasks, with InputError naming the cycle ("a -> b -> a"). A cycle through tasks
+// already stored cannot close at add time: every dependency must already exist in the
+// store or earlier in the batch (docs/security.md). Both stores call it first.
+void check_no_dependency_cycle(std::span<const Task> batch);
 
 // The seed's routing rules; `queue` on the task overrides them.
 std::string route_queue(const Task& t);

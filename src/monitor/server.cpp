@@ -1,6 +1,7 @@
 #include "monitor/server.hpp"
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -17,19 +18,21 @@
 #include "monitor/health.hpp"
 #include "monitor/metrics.hpp"
 #include "monitor/scoreboard.hpp"
+#include "monitor/security_headers.hpp"
 #include "util/error.hpp"
 
 namespace nfl::monitor {
 
 namespace {
 
-constexpr std::size_t k_duration_points = 200;
 constexpr int k_throughput_minutes = 60;
 constexpr std::size_t k_max_list_limit = 1000;
 
 void send_json(httplib::Response& res, int code, const Json& body) {
   res.status = code;
-  res.set_content(body.dump(), "application/json");
+  // Invalid UTF-8 (a query parameter echoed in an error, a task's text) becomes U+FFFD
+  // instead of a type_error, which in the exception handler would end the process.
+  res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
 }
 
 void send_error(httplib::Response& res, int code, const std::string& message) {
@@ -50,17 +53,25 @@ Json running_json(const Task& t, Millis now_ms) {
           {"elapsed_seconds", t.started_at_ms > 0 ? static_cast<double>(now_ms - t.started_at_ms) / 1000.0 : 0.0}};
 }
 
-// The report path a completed reporting task recorded, if any.
-std::string report_path(const Task& t) {
-  if (t.status != TaskStatus::completed || !t.result.is_object()) {
-    return {};
+// Binds `server` to host:port (0: any free port) and returns the port.
+int bind_server(httplib::Server& server, const std::string& host, int port) {
+  // httplib also sets SO_REUSEPORT, which lets a second process bind a port already in
+  // use (two workers with one --metrics-port would then share scrapes at random).
+  server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  int bound = -1;
+  if (port == 0) {
+    bound = server.bind_to_any_port(host);
+  } else if (server.bind_to_port(host, port)) {
+    bound = port;
   }
-  auto it = t.result.find("report");
-  if (it == t.result.end() || !it->is_string()) {
-    return {};
+  if (bound <= 0) {
+    throw std::runtime_error(
+        fmt::format("cannot listen on {}:{} (in use, or not an address of this machine)", host, port));
   }
-  auto p = it->get<std::string>();
-  return p.ends_with(".html") ? p : std::string();
+  return bound;
 }
 
 } // namespace
@@ -101,33 +112,15 @@ bool tokens_equal(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-Json status_json(TaskStore& store, std::size_t recent_limit, Millis now_ms) {
-  const auto st = store.status();
-  const auto tasks = all_tasks(store);
+Json status_json(const StoreStatus& st, const TaskAggregates& agg, const std::string& backend,
+                 std::size_t recent_limit, Millis now_ms) {
   Json queues = Json::object();
   for (const auto& [q, c] : st.queues) {
-    queues[q] = {{"pending", c.pending}, {"running", c.running}, {"failed", 0}};
+    auto failed = agg.failed_by_queue.find(q);
+    queues[q] = {{"pending", c.pending},
+                 {"running", c.running},
+                 {"failed", failed == agg.failed_by_queue.end() ? 0 : failed->second}};
   }
-  std::vector<const Task*> failed;
-  std::vector<const Task*> completed;
-  const Task* latest_report = nullptr;
-  for (const auto& t : tasks) {
-    if (t.status == TaskStatus::failed) {
-      failed.push_back(&t);
-      if (queues.contains(t.queue)) {
-        queues[t.queue]["failed"] = queues[t.queue]["failed"].get<std::int64_t>() + 1;
-      }
-    } else if (t.status == TaskStatus::completed) {
-      completed.push_back(&t);
-      if (!report_path(t).empty() && (!latest_report || t.finished_at_ms > latest_report->finished_at_ms)) {
-        latest_report = &t;
-      }
-    }
-  }
-  auto newest_first = [](const Task* a, const Task* b) { return a->finished_at_ms > b->finished_at_ms; };
-  std::sort(failed.begin(), failed.end(), newest_first);
-  std::sort(completed.begin(), completed.end(), newest_first);
-
   Json counts = Json::object();
   for (const auto& [s, n] : st.counts) {
     counts[s] = n;
@@ -155,8 +148,8 @@ Json status_json(TaskStore& store, std::size_t recent_limit, Millis now_ms) {
     running.push_back(running_json(t, now_ms));
   }
   Json failures = Json::array();
-  for (std::size_t i = 0; i < failed.size() && i < recent_limit; ++i) {
-    const auto& t = *failed[i];
+  for (std::size_t i = 0; i < agg.recent_failures.size() && i < recent_limit; ++i) {
+    const auto& t = agg.recent_failures[i];
     failures.push_back({{"id", t.id},
                         {"name", t.name},
                         {"task_type", t.task_type},
@@ -170,31 +163,20 @@ Json status_json(TaskStore& store, std::size_t recent_limit, Millis now_ms) {
   Json per_minute = Json::array();
   const Millis minute = 60'000;
   const Millis end = (now_ms / minute + 1) * minute;
-  std::vector<std::int64_t> buckets(k_throughput_minutes, 0);
-  for (const auto* t : completed) {
-    const Millis age = end - 1 - t->finished_at_ms;
-    if (t->finished_at_ms > 0 && age >= 0 && age < k_throughput_minutes * minute) {
-      ++buckets[static_cast<std::size_t>(k_throughput_minutes - 1 - age / minute)];
-    }
-  }
   for (int i = 0; i < k_throughput_minutes; ++i) {
-    per_minute.push_back({{"minute_ms", end - (k_throughput_minutes - i) * minute}, {"completed", buckets[i]}});
+    const Millis start = end - (k_throughput_minutes - i) * minute;
+    auto it = agg.completions_by_minute.find(start);
+    per_minute.push_back({{"minute_ms", start}, {"completed", it == agg.completions_by_minute.end() ? 0 : it->second}});
   }
   Json durations = Json::array();
-  for (std::size_t i = 0; i < completed.size() && durations.size() < k_duration_points; ++i) {
-    if (auto d = task_duration_seconds(*completed[i])) {
-      durations.push_back({{"id", completed[i]->id},
-                           {"task_type", completed[i]->task_type},
-                           {"finished_at_ms", completed[i]->finished_at_ms},
-                           {"seconds", *d}});
-    }
+  for (const auto& d : agg.recent_durations) {
+    durations.push_back({{"id", d.id}, {"task_type", d.task_type}, {"finished_at_ms", d.finished_at_ms}, {"seconds", d.seconds}});
   }
-  std::reverse(durations.begin(), durations.end());
   Json report = nullptr;
-  if (latest_report) {
-    report = {{"task_id", latest_report->id}, {"path", report_path(*latest_report)}, {"url", "/report/latest"}};
+  if (agg.latest_report) {
+    report = {{"task_id", agg.latest_report->id}, {"path", report_path(*agg.latest_report)}, {"url", "/report/latest"}};
   }
-  return {{"backend", store.describe()},
+  return {{"backend", backend},
           {"now_ms", now_ms},
           {"queues", queues},
           {"counts", counts},
@@ -209,8 +191,19 @@ Json status_json(TaskStore& store, std::size_t recent_limit, Millis now_ms) {
           {"latest_report", report}};
 }
 
+Json status_json(TaskStore& store, std::size_t recent_limit, Millis now_ms) {
+  const auto st = store.status();
+  return status_json(st, compute_aggregates(store, now_ms), store.describe(), recent_limit, now_ms);
+}
+
 DashboardServer::DashboardServer(TaskStore& store, ServerOptions options)
-    : m_store(store), m_options(std::move(options)), m_server(std::make_unique<httplib::Server>()) {
+    : m_store(store),
+      m_options(std::move(options)),
+      m_server(std::make_unique<httplib::Server>()),
+      m_store_metrics(m_registry, StoreMetricsOptions{.task_aggregates = true,
+                                                      .reclaim_expired = true,
+                                                      .aggregate_ttl = m_options.aggregate_ttl,
+                                                      .sync = m_options.sync_metrics}) {
   routes();
 }
 
@@ -218,17 +211,7 @@ DashboardServer::~DashboardServer() { stop(); }
 
 int DashboardServer::bind() {
   check_bind_allowed(m_options.host, m_options.token);
-  if (m_options.port == 0) {
-    m_port = m_server->bind_to_any_port(m_options.host);
-  } else if (m_server->bind_to_port(m_options.host, m_options.port)) {
-    m_port = m_options.port;
-  } else {
-    m_port = -1;
-  }
-  if (m_port <= 0) {
-    throw std::runtime_error(fmt::format("cannot listen on {}:{} (in use, or not an address of this machine)",
-                                         m_options.host, m_options.port));
-  }
+  m_port = bind_server(*m_server, m_options.host, m_options.port);
   return m_port;
 }
 
@@ -274,6 +257,15 @@ void serve_until_signal(DashboardServer& server) {
 void DashboardServer::routes() {
   auto& s = *m_server;
   s.set_payload_max_length(m_options.max_body_bytes);
+  // Security headers on every answer, errors included, and the DNS-rebinding guard (security_headers.hpp).
+  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (host_header_allowed(req.get_header_value("Host"), is_loopback_host(m_options.host))) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    send_error(res, 421, "this dashboard listens on loopback and answers only to a loopback Host name");
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  s.set_post_routing_handler(apply_security_headers);
   s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     try {
       std::rethrow_exception(ep);
@@ -301,20 +293,28 @@ void DashboardServer::routes() {
   });
   s.Get("/metrics", [this, now](const httplib::Request&, httplib::Response& res) {
     std::lock_guard lock(m_store_mutex);
-    res.set_content(render_metrics(m_store, now()), "text/plain; version=0.0.4; charset=utf-8");
+    metrics::TextWriter w;
+    m_store_metrics.render(m_store, now(), w);
+    m_registry.render(w);
+    res.set_content(w.take(), "text/plain; version=0.0.4; charset=utf-8");
   });
   s.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
     std::lock_guard lock(m_store_mutex);
-    auto checks = check_health(m_store, {m_options.data_dir, false});
+    auto checks = m_store_metrics.timed("health", [&] { return check_health(m_store, {m_options.data_dir, false}); });
     send_json(res, all_ok(checks) ? 200 : 503, health_to_json(checks));
   });
   s.Get("/api/status", [this, now](const httplib::Request&, httplib::Response& res) {
     std::lock_guard lock(m_store_mutex);
-    send_json(res, 200, status_json(m_store, m_options.recent_limit, now()));
+    const Millis t = now();
+    const auto st = m_store_metrics.timed("status", [&] { return m_store.status(); });
+    const auto& agg = m_store_metrics.aggregates(m_store, t);
+    send_json(res, 200, status_json(st, agg, m_store.describe(), m_options.recent_limit, t));
   });
   s.Get("/api/scoreboard", [this](const httplib::Request&, httplib::Response& res) {
     std::lock_guard lock(m_store_mutex);
-    send_json(res, 200, scoreboard_to_json(compute_scoreboard(m_store)));
+    // Medians need every duration, so the scoreboard reads every task (on demand only:
+    // the page does not poll it).
+    send_json(res, 200, scoreboard_to_json(m_store_metrics.timed("scoreboard", [&] { return compute_scoreboard(m_store); })));
   });
   s.Get("/api/tasks", [this](const httplib::Request& req, httplib::Response& res) {
     TaskFilter filter;
@@ -346,14 +346,14 @@ void DashboardServer::routes() {
     }
     std::lock_guard lock(m_store_mutex);
     Json out = Json::array();
-    for (const auto& t : m_store.list(filter)) {
+    for (const auto& t : m_store_metrics.timed("list", [&] { return m_store.list(filter); })) {
       out.push_back(task_to_json(t));
     }
     send_json(res, 200, {{"tasks", out}, {"limit", filter.limit}, {"offset", filter.offset}});
   });
   s.Get(R"(/api/tasks/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
     std::lock_guard lock(m_store_mutex);
-    auto t = m_store.get(req.matches[1]);
+    auto t = m_store_metrics.timed("get", [&] { return m_store.get(req.matches[1]); });
     if (!t) {
       send_error(res, 404, fmt::format("no task with id '{}'", std::string(req.matches[1])));
       return;
@@ -375,12 +375,12 @@ void DashboardServer::routes() {
     const std::string id = req.matches[1];
     const std::string action = req.matches[2];
     std::lock_guard lock(m_store_mutex);
-    auto t = m_store.get(id);
+    auto t = m_store_metrics.timed("get", [&] { return m_store.get(id); });
     if (!t) {
       send_error(res, 404, fmt::format("no task with id '{}'", id));
       return;
     }
-    const bool done = action == "requeue" ? m_store.requeue(id) : m_store.cancel(id);
+    const bool done = m_store_metrics.timed(action, [&] { return action == "requeue" ? m_store.requeue(id) : m_store.cancel(id); });
     if (!done) {
       send_error(res, 409, fmt::format("cannot {} task '{}' while it is {}", action, id, to_string(t->status)));
       return;
@@ -392,14 +392,12 @@ void DashboardServer::routes() {
     std::string path;
     {
       std::lock_guard lock(m_store_mutex);
-      auto doc = status_json(m_store, 0, m_options.clock->now_ms());
+      const auto& agg = m_store_metrics.aggregates(m_store, m_options.clock->now_ms());
       // Served from this machine's artifact layout, never from the path a result
       // records: a result is data, and the server must not read outside DATA_DIR.
       // Task ids are safe tokens (no '/' or leading '.'), so the path stays inside.
-      if (doc["latest_report"].is_object()) {
-        path = (m_options.data_dir / "artifacts" / doc["latest_report"]["task_id"].get<std::string>() /
-                "report.html")
-                   .string();
+      if (agg.latest_report) {
+        path = (m_options.data_dir / "artifacts" / agg.latest_report->id / "report.html").string();
       }
     }
     std::ifstream f(path, std::ios::binary);
@@ -411,6 +409,45 @@ void DashboardServer::routes() {
     text << f.rdbuf();
     res.set_content(text.str(), "text/html; charset=utf-8");
   });
+}
+
+} // namespace nfl::monitor
+
+namespace nfl::monitor {
+
+MetricsServer::MetricsServer(std::string host, int port, Render render)
+    : m_host(std::move(host)), m_requested_port(port), m_server(std::make_unique<httplib::Server>()) {
+  m_server->set_payload_max_length(1024);
+  m_server->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      res.status = 500;
+      res.set_content(std::string("metrics: ") + e.what() + "\n", "text/plain");
+    }
+  });
+  m_server->Get("/metrics", [render = std::move(render)](const httplib::Request&, httplib::Response& res) {
+    res.set_content(render(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+}
+
+MetricsServer::~MetricsServer() { stop(); }
+
+int MetricsServer::bind() {
+  m_port = bind_server(*m_server, m_host, m_requested_port);
+  return m_port;
+}
+
+void MetricsServer::start() {
+  // Already listening: scrapes wait in the backlog until the accept loop runs.
+  m_thread = std::thread([this] { m_server->listen_after_bind(); });
+}
+
+void MetricsServer::stop() {
+  m_server->stop();
+  if (m_thread.joinable()) {
+    m_thread.join();
+  }
 }
 
 } // namespace nfl::monitor

@@ -27,8 +27,13 @@ RedisOptions redis_options_from(const Config& config) {
   r.host = config.redis_host;
   r.port = config.redis_port;
   r.password = config.redis_password;
+  r.username = config.redis_username;
   r.db = config.redis_db;
   r.key_prefix = config.redis_key_prefix;
+  r.cluster = config.redis_cluster == "true"    ? RedisCluster::on
+              : config.redis_cluster == "false" ? RedisCluster::off
+                                                : RedisCluster::detect;
+  r.cluster_wait_replicas = config.redis_cluster_wait_replicas;
   return r;
 }
 

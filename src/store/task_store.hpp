@@ -4,6 +4,7 @@
 // in their own files. Times are milliseconds from the store's Clock.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -87,6 +88,18 @@ struct StoreStatus {
   std::int64_t completed_last_1h = 0;
 };
 
+// One task state to install on behalf of folder sync (src/sync), with a compare-and-set
+// guard so a sync never overwrites what a local worker did since the export it read.
+struct TaskImport {
+  // The state to install: definition and status fields as merged. lease_expires_ms
+  // (running) and not_before_ms (pending) are what this machine wants locally.
+  Task task;
+  // Install only if the stored task still has this status and attempt count;
+  // nullopt: only if the id is absent from the store.
+  std::optional<TaskStatus> expected_status;
+  int expected_attempts = 0;
+};
+
 struct StoreOptions {
   std::shared_ptr<Clock> clock = system_clock();
   bool enable_caching = true;
@@ -152,6 +165,37 @@ public:
   // Drops config and result of tasks finished before `older_than_ms` (keeps a
   // summary). Never touches pending or running tasks. Returns how many trimmed.
   virtual std::size_t trim_finished(Millis older_than_ms) = 0;
+
+  // ---- folder sync (src/sync) and GPU fallback ----
+
+  // Every task with its full state, ordered by id (bytewise), handed to `sink` a page
+  // at a time so a million tasks never sit in one vector. No transaction or statement
+  // is held open while `sink` runs: it may call any other method of the store.
+  virtual void export_tasks(const std::function<void(std::span<const Task>)>& sink,
+                            std::size_t page_size = 5000) = 0;
+
+  // Installs merged states (see TaskImport). Per item: skipped unless the guard holds.
+  // Derived state is rebuilt as the status implies: pending -> delayed until
+  // not_before_ms if in the future, else waiting while any dependency is not completed
+  // in the store (missing ids included: they may arrive later), else queued with a new
+  // sequence number; running -> in the lease index until lease_expires_ms with a fresh
+  // token no worker holds (so only reclaim ends it); completed -> cache entry, and
+  // waiting dependents already in the store are queued; failed/cancelled -> waiting
+  // dependents become blocked; blocked -> as given. Wakes waiters. Returns how many
+  // were installed. Atomic per call on SQLite, per item on Redis.
+  virtual std::size_t import_tasks(std::span<const TaskImport> items) = 0;
+
+  // Records another machine's record exactly as given (last_seen_ms and odometer
+  // included), as read from its snapshot.
+  virtual void import_machine(const MachineInfo& machine) = 0;
+
+  // Moves a pending task (queued, delayed or waiting) to another of the six queues,
+  // keeping its place in priority/FIFO order. False when the task is not pending.
+  virtual bool reroute(const std::string& id, const std::string& queue) = 0;
+
+  // Makes everything written so far durable on disk now: Redis BGSAVE and wait for it
+  // to finish; SQLite WAL checkpoint. Snapshots call it first, as the seed did.
+  virtual void persist() = 0;
 
   // Throws StoreUnavailable if the backend does not answer.
   virtual void ping() = 0;

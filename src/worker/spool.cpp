@@ -1,9 +1,11 @@
 #include "worker/spool.hpp"
 
 #include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <fstream>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <system_error>
 #include <unistd.h>
 
@@ -67,6 +69,12 @@ std::vector<Json> Spool::adopt_orphans() {
       ::close(fd); // a live worker's spool
       continue;
     }
+    struct stat opened{};
+    struct stat named{};
+    if (::fstat(fd, &opened) != 0 || ::stat(p.c_str(), &named) != 0 || opened.st_ino != named.st_ino) {
+      ::close(fd); // its live owner compacted it (a new file under the same name) meanwhile
+      continue;
+    }
     std::map<std::string, Json> entries;
     std::vector<std::string> order;
     std::ifstream in(p, std::ios::binary);
@@ -105,12 +113,27 @@ std::vector<Json> Spool::adopt_orphans() {
 
 void Spool::put(const Json& entry) {
   auto key = entry.at("key").get<std::string>();
+  std::string line = entry.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
   {
     std::lock_guard lock(m_mutex);
-    m_outstanding[key] = true;
+    m_outstanding[key] = line;
   }
   std::shared_lock file_lock(m_file_mutex);
-  m_commit.append(m_path, entry.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n");
+  m_commit.append(m_path, std::move(line));
+}
+
+void Spool::note(const Json& entry) {
+  auto key = entry.at("key").get<std::string>();
+  std::string line = entry.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+  std::shared_lock file_lock(m_file_mutex);
+  // One write(2) on an O_APPEND file: the line goes in whole or (crash mid-write) torn
+  // at the end, which adoption skips.
+  auto n = ::write(m_lock_fd, line.data(), line.size());
+  if (n != static_cast<ssize_t>(line.size())) {
+    throw std::system_error(n < 0 ? errno : EIO, std::generic_category(), "note in spool " + m_path.string());
+  }
+  std::lock_guard lock(m_mutex);
+  m_outstanding[key] = std::move(line);
 }
 
 void Spool::done(const std::string& key) {
@@ -131,7 +154,7 @@ void Spool::done(const std::string& key) {
     std::lock_guard lock(m_mutex);
     m_outstanding.erase(key);
   }
-  compact_if_idle();
+  compact_if_large();
 }
 
 std::size_t Spool::outstanding() const {
@@ -139,7 +162,10 @@ std::size_t Spool::outstanding() const {
   return m_outstanding.size();
 }
 
-void Spool::compact_if_idle() {
+// Every result is noted, so a busy worker always has some outstanding: the file is
+// compacted by writing the outstanding entries to a new file, locked before it
+// replaces the old one under its name (a crash at any point leaves one complete file).
+void Spool::compact_if_large() {
   std::error_code ec;
   if (std::filesystem::file_size(m_path, ec) < k_compact_bytes) {
     return;
@@ -150,7 +176,33 @@ void Spool::compact_if_idle() {
     if (::ftruncate(m_lock_fd, 0) == 0) {
       ::fsync(m_lock_fd);
     }
+    return;
   }
+  auto tmp = m_path;
+  tmp += ".compact";
+  int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return; // keep appending to the old file; compaction is only about its size
+  }
+  std::string text;
+  for (const auto& [key, line] : m_outstanding) {
+    text += line;
+  }
+  bool ok = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+  for (std::size_t done = 0; ok && done < text.size();) {
+    auto n = ::write(fd, text.data() + done, text.size() - done);
+    ok = n > 0;
+    done += ok ? static_cast<std::size_t>(n) : 0;
+  }
+  ok = ok && ::fsync(fd) == 0 && ::rename(tmp.c_str(), m_path.c_str()) == 0;
+  if (!ok) {
+    spdlog::warn("spool: could not compact {}: {}", m_path.string(), std::strerror(errno));
+    ::close(fd);
+    std::filesystem::remove(tmp, ec);
+    return;
+  }
+  ::close(m_lock_fd);
+  m_lock_fd = fd;
 }
 
 } // namespace nfl

@@ -15,8 +15,10 @@
 
 #include "util/clock.hpp"
 #include "util/error.hpp"
+#include "worker/gpu_fallback.hpp"
 #include "worker/result_log.hpp"
 #include "worker/spool.hpp"
+#include "worker/worker_metrics.hpp"
 
 namespace nfl {
 
@@ -29,6 +31,7 @@ WorkerOptions worker_options_from(const Config& config, const MachineInfo& machi
   o.data_dir = config.data_dir;
   o.state_dir = config.state_dir;
   o.default_timeout_ms = static_cast<Millis>(config.task_timeout_hours * 3600.0 * 1000.0);
+  o.gpu_fallback_wait = std::chrono::seconds(config.gpu_fallback_wait_s);
   return o;
 }
 
@@ -142,6 +145,7 @@ public:
     s.spooled_delivered_late = m_late;
     return s;
   }
+  metrics::Registry& metrics_registry() { return m_metrics_registry; }
 
 private:
   // --- store health: one log line per change of state ---
@@ -158,6 +162,7 @@ private:
       m_store_ok = false;
       m_store_ok_fast = false;
       m_outage_start = SteadyClock::now();
+      m_metrics.store_outages.inc();
       spdlog::warn("store unavailable: {}; running tasks continue, results are spooled in {}", what,
                    m_spool ? m_spool->file().parent_path().string() : std::string("spool"));
     }
@@ -178,6 +183,13 @@ private:
     }
   }
   bool store_ok() const { return m_store_ok_fast.load(std::memory_order_acquire); }
+  void count_refusal(LeaseResult r) {
+    if (r == LeaseResult::lease_lost) {
+      m_metrics.lease_losses.inc();
+    } else if (r == LeaseResult::cancelled) {
+      m_metrics.cancellations.inc();
+    }
+  }
 
   // Waits `d` or until a stop request (stage >= min_stage) arrives.
   void backoff_wait(std::chrono::milliseconds d, int min_stage = 1) {
@@ -198,6 +210,8 @@ private:
   bool deliver(TaskStore& store, const Undelivered& u, bool late);
   void deliver_or_queue(StoreHandle& store, Undelivered u);
   void deliver_backlog(StoreHandle& store);
+  bool write_record(const Json& entry);
+  void write_held_records();
   void renew_all(StoreHandle& store, bool force);
   void heartbeat(StoreHandle& store);
   void log_event(std::string_view event, const Task& t, const std::string& extra = {}) const {
@@ -209,6 +223,7 @@ private:
   const Config& m_config;
   WorkerOptions m_options;
   const TaskRegistry& m_registry;
+  GpuFallback m_gpu_fallback{m_options.queues, m_options.gpu_fallback_wait};
   std::atomic<std::uint64_t> m_epoch{0}; // recoveries so far
 
   std::unique_ptr<Spool> m_spool;
@@ -230,8 +245,16 @@ private:
   int m_busy = 0;                                    // slots holding a task
   std::deque<Undelivered> m_backlog;                 // for the supervisor
   bool m_supervisor_exit = false;
+  // Result records DATA_DIR could not take (full, read-only): their spool entries stay
+  // outstanding, the supervisor retries them, and no slot claims until all are written.
+  std::deque<Json> m_held;
+  bool m_data_ok = true;
+  TimePoint m_data_outage_start;
+  std::size_t m_held_written = 0; // since the outage started
 
   std::atomic<std::int64_t> m_claimed{0}, m_completed{0}, m_failed{0}, m_released{0}, m_dropped{0}, m_late{0};
+  metrics::Registry m_metrics_registry; // served by --metrics-port
+  WorkerMetrics m_metrics{m_metrics_registry};
 };
 
 void Worker::Impl::request_stop() {
@@ -261,6 +284,7 @@ int Worker::Impl::run() {
     m_backlog.push_back({Undelivered::Kind::complete, std::move(entry)});
   }
   m_running.assign(static_cast<std::size_t>(m_options.concurrency), nullptr);
+  m_metrics.slots.set(m_options.concurrency);
   {
     std::string queues;
     for (const auto& q : m_options.queues) {
@@ -309,15 +333,21 @@ int Worker::Impl::run() {
 bool Worker::Impl::burst_done(StoreHandle& store) {
   {
     std::lock_guard lock(m_mutex);
-    if (m_busy > 0 || !m_backlog.empty()) {
+    if (m_busy > 0 || !m_backlog.empty() || !m_held.empty()) {
       return false;
     }
   }
   if (m_spool->outstanding() > 0) {
     return false;
   }
+  if (!m_options.burst_waits_for_others) {
+    return true;
+  }
   try {
-    auto st = store.get().status();
+    auto st = [&] {
+      auto timer = m_metrics.time(StoreOp::status);
+      return store.get().status();
+    }();
     std::int64_t queued = 0;
     std::int64_t all_queued = 0;
     for (const auto& [name, counts] : st.queues) {
@@ -347,13 +377,16 @@ void Worker::Impl::slot_loop(int index) {
   const auto req = claim_request();
   for (;;) {
     {
-      std::lock_guard lock(m_mutex);
+      // While DATA_DIR cannot take result records, new work would only pile up more.
+      std::unique_lock lock(m_mutex);
+      m_cv.wait(lock, [&] { return m_stage >= 1 || m_claims_over || m_data_ok; });
       if (m_stage >= 1 || m_claims_over) {
         return;
       }
     }
     std::optional<Lease> lease;
     try {
+      auto timer = m_metrics.time(StoreOp::claim_wait);
       lease = store.get().claim_wait(req, m_options.idle_wait);
       store_succeeded();
       backoff = m_options.backoff_initial;
@@ -382,6 +415,10 @@ void Worker::Impl::slot_loop(int index) {
       continue;
     }
     ++m_claimed;
+    m_metrics.claims.inc();
+    if (lease->task.attempts > 1) {
+      m_metrics.retries.inc();
+    }
     auto running = std::make_shared<Running>();
     running->lease = std::move(*lease);
     const auto& t = running->lease.task;
@@ -393,6 +430,7 @@ void Worker::Impl::slot_loop(int index) {
     {
       std::lock_guard lock(m_mutex);
       ++m_busy;
+      m_metrics.busy_slots.set(m_busy);
       m_running[static_cast<std::size_t>(index)] = running;
       // The claim was in flight when a stop request came: it counts as claimed
       // before it, so it runs under the grace period like the others (releasing it
@@ -406,6 +444,7 @@ void Worker::Impl::slot_loop(int index) {
       std::lock_guard lock(m_mutex);
       m_running[static_cast<std::size_t>(index)] = nullptr;
       --m_busy;
+      m_metrics.busy_slots.set(m_busy);
     }
   }
 }
@@ -433,6 +472,7 @@ void Worker::Impl::run_task(StoreHandle& store, const std::shared_ptr<Running>& 
         }
         throw TaskFailure("unknown task type '" + task.task_type + "' (this worker knows: " + known + ")", false);
       }
+      admit_gpu_task(task); // min_gpu_memory against the device now
       try {
         type->validate_config(task.config);
       } catch (const InputError& e) {
@@ -448,7 +488,10 @@ void Worker::Impl::run_task(StoreHandle& store, const std::shared_ptr<Running>& 
       // checkpoint_dir and artifact_dir are created by whoever writes into them
       // (write_artifacts, exec before it starts the program): no mkdir/rmdir per no-op task.
       for (const auto& dep_id : task.depends_on) {
-        auto dep = store.get().get(dep_id);
+        auto dep = [&] {
+          auto timer = m_metrics.time(StoreOp::get);
+          return store.get().get(dep_id);
+        }();
         if (dep && dep->result.is_null() && dep->status == TaskStatus::completed) {
           // Retention trimmed it from the store: the result file still has it.
           if (auto rec = find_result_record(m_options.data_dir, dep_id, dep->finished_at_ms)) {
@@ -518,13 +561,18 @@ void Worker::Impl::run_task(StoreHandle& store, const std::shared_ptr<Running>& 
     return;
   }
   if (reason == StopReason::timeout) {
+    m_metrics.timeouts.inc();
     outcome = Outcome::failed;
     retryable = true;
     error = fmt::format("timeout: attempt exceeded {} s", running->timeout_ms / 1000.0);
   } else if (reason == StopReason::shutdown) {
     log_event("task_released", task, "reason=shutdown");
     deliver_or_queue(store, {Undelivered::Kind::release,
-                             Json{{"id", task.id}, {"token", token}, {"delay_ms", 0}, {"reason", "worker shutting down"}}});
+                             Json{{"id", task.id},
+                                  {"token", token},
+                                  {"delay_ms", 0},
+                                  {"reason", "worker shutting down"},
+                                  {"metric_reason", "shutdown"}}});
     return;
   }
   if (outcome == Outcome::waiting) {
@@ -533,7 +581,8 @@ void Worker::Impl::run_task(StoreHandle& store, const std::shared_ptr<Running>& 
                              Json{{"id", task.id},
                                   {"token", token},
                                   {"delay_ms", m_options.waiting_for_input_delay.count()},
-                                  {"reason", "waiting for input: " + error}}});
+                                  {"reason", "waiting for input: " + error},
+                                  {"metric_reason", "waiting_for_input"}}});
     return;
   }
   if (outcome == Outcome::stopped) {
@@ -541,8 +590,14 @@ void Worker::Impl::run_task(StoreHandle& store, const std::shared_ptr<Running>& 
     error = "task stopped without a result";
   }
   log_event("task_failed", task, fmt::format("retryable={} error=\"{}\"", retryable, error.substr(0, 300)));
+  // terminal only for the metrics: the store applies the same rule (docs/store-semantics.md).
   deliver_or_queue(store, {Undelivered::Kind::fail,
-                           Json{{"id", task.id}, {"token", token}, {"error", error}, {"retryable", retryable}}});
+                           Json{{"id", task.id},
+                                {"token", token},
+                                {"error", error},
+                                {"retryable", retryable},
+                                {"task_type", task.task_type},
+                                {"terminal", !retryable || task.attempts >= task.max_attempts}}});
 }
 
 void Worker::Impl::finish_complete(StoreHandle& store, const Running& running, Json result, const Accounting& acct,
@@ -564,7 +619,15 @@ void Worker::Impl::finish_complete(StoreHandle& store, const Running& running, J
                 {"id", task.id},
                 {"token", running.lease.token},
                 {"record", std::move(record)}};
-  // Spooled only if this first delivery fails: the spool is for outages.
+  // Noted (no fsync) before the first delivery: a worker killed after the store took
+  // the result but before the record was written leaves the entry to the next worker
+  // start, whose late delivery recognises it and writes the record. Spooled durably
+  // only if this first delivery fails: the fsynced spool is for outages.
+  try {
+    m_spool->note(entry);
+  } catch (const std::exception& e) {
+    spdlog::error("task={} spool note failed: {}", task.id, e.what());
+  }
   deliver_or_queue(store, {Undelivered::Kind::complete, std::move(entry)});
 }
 
@@ -579,26 +642,32 @@ bool Worker::Impl::deliver(TaskStore& store, const Undelivered& u, bool late) {
     const Json& record = e.at("record");
     const Json& a = record.at("accounting");
     Accounting acct{a.value("wall_seconds", 0.0), a.value("cpu_seconds", 0.0), a.value("gpu_seconds", 0.0)};
-    LeaseResult r = store.complete(id, token, record.at("result"), acct);
+    LeaseResult r = [&] {
+      auto timer = m_metrics.time(StoreOp::complete);
+      return store.complete(id, token, record.at("result"), acct);
+    }();
     bool record_it = r == LeaseResult::ok;
     if (r != LeaseResult::ok && late) {
       // After a crash the store may have taken this very result before the done
       // marker reached the spool: recognise it and still write the result record.
-      auto t = store.get(id);
-      record_it = t && t->status == TaskStatus::completed && t->machine_id == m_options.machine.machine_id &&
-                  t->result == record.at("result") &&
+      auto t = [&] {
+        auto timer = m_metrics.time(StoreOp::get);
+        return store.get(id);
+      }();
+      // The record's own machine (an adopted spool may be another worker's) and
+      // attempt: a later attempt of the same machine with an equal result is not this one.
+      record_it = t && t->status == TaskStatus::completed &&
+                  t->machine_id == record.value("machine_id", std::string()) &&
+                  t->attempts == record.value("attempt", -1) && t->result == record.at("result") &&
                   !find_result_record(m_options.data_dir, id, record.value("finished_at_ms", Millis{0}));
     }
-    if (record_it) {
-      try {
-        m_results->append(record);
-      } catch (const std::exception& ex) {
-        spdlog::error("task={} result record not written to {}: {} (the store has the result)", id,
-                      m_options.data_dir.string(), ex.what());
-      }
+    if (!record_it) {
+      count_refusal(r); // not when a late delivery found its own result already taken
     }
-    if (r == LeaseResult::ok) {
+    const bool held = record_it && !write_record(e);
+    if (r == LeaseResult::ok || record_it) {
       ++m_completed;
+      m_metrics.completed(record.value("task_type", ""), acct.wall_seconds);
       if (late) {
         ++m_late;
       }
@@ -609,25 +678,38 @@ bool Worker::Impl::deliver(TaskStore& store, const Undelivered& u, bool late) {
                    record.value("attempt", 0), acct.wall_seconds, acct.cpu_seconds, late ? " delivered=late" : "");
     } else {
       ++m_dropped;
+      m_metrics.dropped.inc();
       spdlog::warn("result_dropped task={} machine={} reason={}: the store refused it (reclaimed or cancelled)", id,
                    m_options.machine.machine_id, to_string(r));
     }
-    m_spool->done(e.at("key").get<std::string>());
+    if (!held) {
+      m_spool->done(e.at("key").get<std::string>());
+    }
     return true;
   }
   case Undelivered::Kind::fail: {
-    LeaseResult r = store.fail(id, token, e.at("error").get<std::string>(), e.at("retryable").get<bool>());
+    LeaseResult r = [&] {
+      auto timer = m_metrics.time(StoreOp::fail);
+      return store.fail(id, token, e.at("error").get<std::string>(), e.at("retryable").get<bool>());
+    }();
+    count_refusal(r);
     if (r == LeaseResult::ok) {
       ++m_failed;
+      m_metrics.failed(e.value("task_type", ""), e.value("terminal", false));
     } else {
       spdlog::warn("fail_ignored task={} reason={}", id, to_string(r));
     }
     return true;
   }
   case Undelivered::Kind::release: {
-    LeaseResult r = store.release(id, token, e.at("delay_ms").get<Millis>(), e.at("reason").get<std::string>());
+    LeaseResult r = [&] {
+      auto timer = m_metrics.time(StoreOp::release);
+      return store.release(id, token, e.at("delay_ms").get<Millis>(), e.at("reason").get<std::string>());
+    }();
+    count_refusal(r);
     if (r == LeaseResult::ok) {
       ++m_released;
+      m_metrics.released(e.value("metric_reason", "other"));
     } else {
       spdlog::warn("release_ignored task={} reason={}", id, to_string(r));
     }
@@ -685,9 +767,69 @@ void Worker::Impl::deliver_backlog(StoreHandle& store) {
   }
 }
 
+// Appends the record of an accepted result; false when DATA_DIR refused it (full,
+// read-only, gone): the record is then held (its spool entry stays outstanding, so a
+// crash keeps it too) and retried by the supervisor; claiming pauses meanwhile.
+bool Worker::Impl::write_record(const Json& entry) {
+  try {
+    m_results->append(entry.at("record"));
+    return true;
+  } catch (const std::exception& ex) {
+    try {
+      m_spool->put(entry);
+    } catch (const std::exception& se) {
+      spdlog::error("task={} spool write failed: {}; the result record is kept in memory only",
+                    entry.value("id", std::string()), se.what());
+    }
+    std::lock_guard lock(m_mutex);
+    m_held.push_back(entry);
+    if (m_data_ok) {
+      m_data_ok = false;
+      m_data_outage_start = SteadyClock::now();
+      m_held_written = 0;
+      spdlog::error("DATA_DIR unwritable: result records cannot be written under {}: {}; the store has the "
+                    "results, their records are held (spooled in {}) and written when it is writable again; "
+                    "claiming paused",
+                    (m_options.data_dir / "results").string(), ex.what(), m_spool->file().parent_path().string());
+    }
+    return false;
+  }
+}
+
+void Worker::Impl::write_held_records() {
+  for (;;) {
+    Json entry;
+    {
+      std::lock_guard lock(m_mutex);
+      if (m_held.empty()) {
+        break;
+      }
+      entry = m_held.front();
+    }
+    try {
+      m_results->append(entry.at("record"));
+    } catch (const std::exception&) {
+      return; // still unwritable: the next tick tries again
+    }
+    m_spool->done(entry.at("key").get<std::string>());
+    std::lock_guard lock(m_mutex);
+    m_held.pop_front();
+    ++m_held_written;
+  }
+  std::lock_guard lock(m_mutex);
+  if (!m_data_ok && m_held.empty()) {
+    m_data_ok = true;
+    auto secs = std::chrono::duration<double>(SteadyClock::now() - m_data_outage_start).count();
+    spdlog::info("DATA_DIR writable again after {:.1f} s: {} held result record(s) written; claiming resumes", secs,
+                 m_held_written);
+    m_cv.notify_all();
+  }
+}
+
 void Worker::Impl::heartbeat(StoreHandle& store) {
   auto info = m_options.machine;
   info.queues = m_options.queues;
+  auto timer = m_metrics.time(StoreOp::heartbeat);
   store.get().heartbeat(info);
 }
 
@@ -728,11 +870,15 @@ void Worker::Impl::renew_all(StoreHandle& store, bool force) {
     if (!due) {
       continue;
     }
-    LeaseResult res = store.get().renew(r->lease.task.id, r->lease.token, m_options.lease_ms, progress, message);
+    LeaseResult res = [&] {
+      auto timer = m_metrics.time(StoreOp::renew);
+      return store.get().renew(r->lease.task.id, r->lease.token, m_options.lease_ms, progress, message);
+    }();
     r->last_renew = now;
     if (r->finished.load()) {
       continue; // completed meanwhile: the store no longer knows this lease, as expected
     }
+    count_refusal(res);
     if (res == LeaseResult::cancelled) {
       log_event("task_cancelled", r->lease.task);
       r->request(StopReason::cancelled);
@@ -769,6 +915,7 @@ void Worker::Impl::supervisor_loop() {
         }
       }
     }
+    write_held_records();
     const auto now = SteadyClock::now();
     const bool ok = store_ok();
     if (!ok && now < next_probe) {
@@ -784,6 +931,7 @@ void Worker::Impl::supervisor_loop() {
     }
     try {
       if (!ok) {
+        auto timer = m_metrics.time(StoreOp::ping);
         store.get().ping();
         store_succeeded();
       }
@@ -794,6 +942,7 @@ void Worker::Impl::supervisor_loop() {
         next_heartbeat = now + m_options.heartbeat_interval;
       }
       renew_all(store, recovered);
+      m_gpu_fallback.tick(store.get());
       deliver_backlog(store);
       backoff = m_options.backoff_initial;
     } catch (const StoreUnavailable& e) {
@@ -827,5 +976,7 @@ int Worker::run() { return m_impl->run(); }
 void Worker::request_stop() { m_impl->request_stop(); }
 
 WorkerStats Worker::stats() const { return m_impl->stats(); }
+
+metrics::Registry& Worker::metrics() { return m_impl->metrics_registry(); }
 
 } // namespace nfl

@@ -17,10 +17,18 @@
 
 namespace nfl {
 
+namespace metrics {
+class Registry;
+}
+
 struct WorkerOptions {
   std::vector<std::string> queues; // served queues in claim order (hardware detection, narrowed by --queues)
   int concurrency = 4;             // --concurrency / MAX_CONCURRENT_TASKS
   bool burst = false;              // exit 0 once nothing claimable is left
+  // Burst also waits for work that may become claimable later (other workers' leases,
+  // retry backoffs). Off under folder sync: tasks parked for, or running on, another
+  // machine are that machine's (docs/sync.md), so burst ends when nothing is claimable now.
+  bool burst_waits_for_others = true;
   std::chrono::milliseconds grace{30'000}; // --grace: how long running tasks may finish after a stop request
   Millis lease_ms = 30'000;        // LEASE_SECONDS
   MachineInfo machine;             // machine_id, profile, hardware (queues are taken from `queues`)
@@ -35,6 +43,7 @@ struct WorkerOptions {
   std::chrono::milliseconds backoff_initial{100};     // store reconnect backoff, doubled up to backoff_max
   std::chrono::milliseconds backoff_max{10'000};
   std::chrono::milliseconds waiting_for_input_delay{60'000}; // WaitingForInput: hand back, retry after this
+  std::chrono::milliseconds gpu_fallback_wait{600'000}; // GPU_FALLBACK_WAIT_SECONDS; 0: off (worker/gpu_fallback.hpp)
 };
 
 // Options from configuration (MAX_CONCURRENT_TASKS, LEASE_SECONDS, TASK_TIMEOUT_HOURS,
@@ -74,6 +83,10 @@ public:
   void request_stop();
 
   WorkerStats stats() const;
+
+  // This worker's counters (worker/worker_metrics.hpp), for --metrics-port. Valid for
+  // the worker's lifetime; safe to render from another thread while run() goes on.
+  metrics::Registry& metrics();
 
   class Impl;
 

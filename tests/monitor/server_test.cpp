@@ -8,6 +8,7 @@
 #include "cli/context.hpp"
 #include "known_store.hpp"
 #include "monitor/server.hpp"
+#include "prometheus_check.hpp"
 #include "util/error.hpp"
 
 namespace nfl::monitor {
@@ -15,13 +16,16 @@ namespace {
 
 class ServerTest : public ::testing::Test {
 protected:
-  void start(const std::string& token) {
+  void start(const std::string& token, const std::function<void(ServerOptions&)>& tweak = {}) {
     ServerOptions options;
     options.host = "127.0.0.1";
     options.port = 0;
     options.token = token;
     options.data_dir = k.dir.path();
     options.clock = k.clock;
+    if (tweak) {
+      tweak(options);
+    }
     server = std::make_unique<DashboardServer>(*k.store, options);
     port = server->bind();
     server->start();
@@ -216,6 +220,104 @@ print(len(fams), "families")
   std::stringstream out;
   out << std::ifstream(k.dir / "out.txt").rdbuf();
   EXPECT_EQ(rc, 0) << out.str();
+
+  // promtool (Debian `prometheus`) parses and lints the same scrape: no findings.
+  auto promtool = test::promtool_check(m, k.dir.path());
+  EXPECT_EQ(promtool.rc, 0) << promtool.output << "\n" << m;
+}
+
+std::string get_text(httplib::Client& c, const std::string& path) {
+  auto r = c.Get(path.c_str());
+  EXPECT_TRUE(r && r->status == 200) << path;
+  return r ? r->body : std::string();
+}
+
+double sample(const std::string& scrape, const std::string& series) {
+  auto m = test::samples_of(scrape);
+  auto it = m.find(series);
+  return it == m.end() ? -1 : it->second;
+}
+
+TEST_F(ServerTest, PassesOverEveryTaskAreCachedForTheTtl) {
+  start("", [](ServerOptions& o) { o.aggregate_ttl = std::chrono::hours(1); });
+  const std::string list_calls = "nfl_compute_store_call_duration_seconds_count{op=\"list\"}";
+  get_json("/api/status");
+  auto first = get_text(*client, "/metrics");
+  get_json("/api/status");
+  auto second = get_text(*client, "/metrics");
+  // Nine tasks: one page, listed once for all four requests.
+  EXPECT_EQ(sample(first, list_calls), 1) << first;
+  EXPECT_EQ(sample(second, list_calls), 1) << second;
+  EXPECT_EQ(sample(second, "nfl_compute_store_call_duration_seconds_count{op=\"status\"}"), 4);
+
+  // Counts come from store.status() on every request; the per-queue failures from the
+  // cached pass, so within the TTL they still show the requeued task.
+  ASSERT_TRUE(k.store->requeue(k.failed_id));
+  auto s = get_json("/api/status");
+  EXPECT_EQ(s["counts"]["failed"], 0);
+  EXPECT_EQ(s["queues"]["cpu:parallel"]["failed"], 1);
+  EXPECT_EQ(sample(get_text(*client, "/metrics"), "nfl_compute_tasks_by_status{status=\"failed\"}"), 0);
+}
+
+TEST_F(ServerTest, WithoutATtlEveryRequestSeesTheStore) {
+  start("", [](ServerOptions& o) { o.aggregate_ttl = std::chrono::milliseconds(0); });
+  EXPECT_EQ(get_json("/api/status")["queues"]["cpu:parallel"]["failed"], 1);
+  ASSERT_TRUE(k.store->requeue(k.failed_id));
+  auto s = get_json("/api/status");
+  EXPECT_EQ(s["queues"]["cpu:parallel"]["failed"], 0);
+  EXPECT_EQ(s["recent_failures"].size(), 0u);
+  auto m = get_text(*client, "/metrics");
+  EXPECT_EQ(sample(m, "nfl_compute_tasks{queue=\"cpu:parallel\",status=\"failed\"}"), 0);
+  EXPECT_EQ(sample(m, "nfl_compute_tasks{queue=\"cpu:parallel\",status=\"pending\"}"), 1);
+}
+
+TEST_F(ServerTest, ScrapesReclaimExpiredLeasesAndCountThem) {
+  start("");
+  auto m = get_text(*client, "/metrics");
+  EXPECT_EQ(sample(m, "nfl_compute_lease_reclaims_total"), 0) << m;
+  // The running beta task holds a 600 s lease; past it, the scrape reclaims it (its one
+  // attempt is used up, so it fails).
+  k.clock->advance_ms(601'000);
+  m = get_text(*client, "/metrics");
+  EXPECT_EQ(sample(m, "nfl_compute_lease_reclaims_total"), 1) << m;
+  EXPECT_EQ(sample(m, "nfl_compute_tasks_by_status{status=\"running\"}"), 0);
+  EXPECT_EQ(k.store->get(k.running_id)->status, TaskStatus::failed);
+  EXPECT_EQ(sample(get_text(*client, "/metrics"), "nfl_compute_lease_reclaims_total"), 1) << "nothing left to reclaim";
+}
+
+TEST_F(ServerTest, SyncFiguresAppearWhenASourceIsSet) {
+  start("", [](ServerOptions& o) {
+    o.sync_metrics = [] {
+      return std::vector<SyncMachineMetrics>{{"box-a", 3, 1, 42.5}, {"box-b", 0, 0, std::nullopt}};
+    };
+  });
+  auto m = get_text(*client, "/metrics");
+  EXPECT_EQ(sample(m, "nfl_compute_sync_source_up"), 1);
+  EXPECT_EQ(sample(m, "nfl_compute_sync_conflicts_total{machine=\"box-a\"}"), 3);
+  EXPECT_EQ(sample(m, "nfl_compute_sync_skipped_files_total{machine=\"box-a\"}"), 1);
+  EXPECT_EQ(sample(m, "nfl_compute_sync_conflicts_total{machine=\"box-b\"}"), 0);
+  EXPECT_EQ(sample(m, "nfl_compute_sync_last_snapshot_age_seconds{machine=\"box-a\"}"), 42.5);
+  EXPECT_EQ(m.find("nfl_compute_sync_last_snapshot_age_seconds{machine=\"box-b\"}"), std::string::npos)
+      << "no snapshot yet: no sample";
+  auto promtool = test::promtool_check(m, k.dir.path());
+  EXPECT_EQ(promtool.rc, 0) << promtool.output << "\n" << m;
+}
+
+TEST_F(ServerTest, AFailingSyncSourceOnlyDropsTheSyncFamilies) {
+  start("", [](ServerOptions& o) {
+    o.sync_metrics = []() -> std::vector<SyncMachineMetrics> { throw std::runtime_error("snapshot folder gone"); };
+  });
+  auto m = get_text(*client, "/metrics");
+  EXPECT_EQ(sample(m, "nfl_compute_sync_source_up"), 0);
+  EXPECT_EQ(m.find("nfl_compute_sync_conflicts_total"), std::string::npos);
+  EXPECT_EQ(sample(m, "nfl_compute_store_up"), 1);
+}
+
+TEST(Metrics, WithoutSyncSourceNoSyncFamilies) {
+  test::KnownStore k;
+  auto m = render_metrics(*k.store, k.clock->now_ms());
+  EXPECT_EQ(m.find("nfl_compute_sync"), std::string::npos);
+  EXPECT_EQ(sample(m, "nfl_compute_store_up"), 1);
 }
 
 TEST(Bind, NonLoopbackWithoutATokenIsRefused) {

@@ -4,9 +4,12 @@
 // its own redis-server; the shared semantics are in conformance_test.cpp.
 #include <gtest/gtest.h>
 
+#include <hiredis/hiredis.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -308,6 +311,236 @@ TEST(RedisStore, NoSourceFileUsesTheKeysCommand) {
     EXPECT_FALSE(std::regex_search(text, cpp_command)) << entry.path();
   }
   EXPECT_GT(scanned, 10u);
+}
+
+
+// ---------------------------------------------------------------- folder sync (import, reroute, persist)
+
+// The index entries of one task, read straight from Redis.
+struct Membership {
+  std::string status_field;
+  std::vector<std::string> status_sets; // statuses whose set holds the id
+  std::vector<std::string> indexes;     // queue names, "delayed", "leases" holding the id
+};
+
+std::map<std::string, Membership> memberships(const test::RedisServer& server) {
+  redisContext* c = redisConnect("127.0.0.1", server.port());
+  EXPECT_TRUE(c && !c->err);
+  auto cmd = [&](const std::vector<std::string>& args) {
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    return static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data()));
+  };
+  std::map<std::string, Membership> out;
+  redisReply* ids = cmd({"ZRANGE", "tasks", "0", "-1"});
+  for (std::size_t i = 0; i < ids->elements; ++i) {
+    std::string id(ids->element[i]->str, ids->element[i]->len);
+    Membership m;
+    redisReply* st = cmd({"HGET", "task:" + id, "status"});
+    m.status_field = st->type == REDIS_REPLY_STRING ? st->str : "";
+    freeReplyObject(st);
+    for (auto s : k_statuses) {
+      redisReply* r = cmd({"SISMEMBER", "tasks_by_status:" + std::string(to_string(s)), id});
+      if (r->integer == 1) {
+        m.status_sets.emplace_back(to_string(s));
+      }
+      freeReplyObject(r);
+    }
+    std::vector<std::string> zsets(k_queues.begin(), k_queues.end());
+    zsets.push_back("delayed");
+    zsets.push_back("leases");
+    for (const auto& z : zsets) {
+      redisReply* r = cmd({"ZSCORE", z, id});
+      if (r->type != REDIS_REPLY_NIL) {
+        m.indexes.push_back(z);
+      }
+      freeReplyObject(r);
+    }
+    out.emplace(id, std::move(m));
+  }
+  freeReplyObject(ids);
+  redisFree(c);
+  return out;
+}
+
+std::vector<std::string> v(std::initializer_list<std::string> items) { return items; }
+
+TEST(RedisStore, ImportLeavesEachTaskInExactlyOneStatusSetAndAtMostOneIndex) {
+  test::RedisServer server;
+  auto clock = std::make_shared<ManualClock>();
+  auto store = make_redis_store(options_for(server), store_options(clock));
+  Millis now = clock->now_ms();
+
+  // Local states that imports will overwrite: queued, running, delayed.
+  store->add(std::vector<Task>{make_task("was_queued"), make_task("was_running", "gpu:high"),
+                               make_task("was_delayed", "cpu:parallel")});
+  auto running = store->claim(ClaimRequest{{"gpu:high"}, "here", 30'000});
+  ASSERT_TRUE(running);
+  auto delayed = store->claim(ClaimRequest{{"cpu:parallel"}, "here", 30'000});
+  ASSERT_TRUE(delayed);
+  ASSERT_EQ(store->fail("was_delayed", delayed->token, "flaky"), LeaseResult::ok);
+
+  auto with = [](Task t, TaskStatus s) {
+    t.status = s;
+    return t;
+  };
+  std::vector<TaskImport> items;
+  // was_queued now runs elsewhere; was_running finished elsewhere; was_delayed failed for good.
+  Task r = with(make_task("was_queued"), TaskStatus::running);
+  r.attempts = 1;
+  r.lease_expires_ms = now + 7'000;
+  items.push_back({r, TaskStatus::pending, 0});
+  Task c = with(make_task("was_running", "gpu:high"), TaskStatus::completed);
+  c.attempts = 1;
+  c.result = Json{{"ok", 1}};
+  c.finished_at_ms = now;
+  items.push_back({c, TaskStatus::running, 1});
+  Task f = with(make_task("was_delayed", "cpu:parallel"), TaskStatus::failed);
+  f.attempts = 3;
+  f.finished_at_ms = now;
+  items.push_back({f, TaskStatus::pending, 1});
+  // New ids in each state.
+  items.push_back({make_task("new_ready", "data:pipeline"), std::nullopt, 0});
+  Task later = make_task("new_later", "data:pipeline");
+  later.not_before_ms = now + 5'000;
+  items.push_back({later, std::nullopt, 0});
+  items.push_back({make_task("new_waits", "analysis:standard", {"not_here_yet"}), std::nullopt, 0});
+  items.push_back({make_task("new_on_failed", "analysis:standard", {"new_waits"}), std::nullopt, 0});
+  items.push_back({with(make_task("new_cancelled"), TaskStatus::cancelled), std::nullopt, 0});
+  Task blocked = with(make_task("new_blocked"), TaskStatus::blocked);
+  blocked.blocked_reason = "dependency x failed";
+  items.push_back({blocked, std::nullopt, 0});
+  EXPECT_EQ(store->import_tasks(items), items.size());
+
+  const std::map<std::string, std::pair<std::string, std::vector<std::string>>> expected = {
+      {"was_queued", {"running", v({"leases"})}},
+      {"was_running", {"completed", {}}},
+      {"was_delayed", {"failed", {}}},
+      {"new_ready", {"pending", v({"data:pipeline"})}},
+      {"new_later", {"pending", v({"delayed"})}},
+      {"new_waits", {"pending", {}}},
+      {"new_on_failed", {"pending", {}}},
+      {"new_cancelled", {"cancelled", {}}},
+      {"new_blocked", {"blocked", {}}},
+  };
+  auto check = [&](const std::map<std::string, std::pair<std::string, std::vector<std::string>>>& want) {
+    auto got = memberships(server);
+    EXPECT_EQ(got.size(), want.size());
+    for (const auto& [id, w] : want) {
+      const Membership& m = got[id];
+      EXPECT_EQ(m.status_field, w.first) << id;
+      EXPECT_EQ(m.status_sets, v({w.first})) << id;
+      EXPECT_EQ(m.indexes, w.second) << id;
+    }
+  };
+  check(expected);
+  // The running import's lease expires when the merge said, under a token nobody holds.
+  EXPECT_EQ(lines(server.cli("ZSCORE leases was_queued")), v({std::to_string(now + 7'000)}));
+  auto token = lines(server.cli("HGET task:was_queued token"));
+  ASSERT_EQ(token.size(), 1u);
+  EXPECT_EQ(token[0].size(), 32u);
+  EXPECT_NE(token[0], running->token);
+  EXPECT_EQ(store->renew("was_running", running->token, 30'000), LeaseResult::lease_lost);
+
+  // The missing dependency arrives failed: its waiter, and the waiter's waiter, block.
+  Task gone = with(make_task("not_here_yet"), TaskStatus::failed);
+  gone.finished_at_ms = now;
+  EXPECT_EQ(store->import_tasks(std::vector<TaskImport>{{gone, std::nullopt, 0}}), 1u);
+  auto after = expected;
+  after["not_here_yet"] = {"failed", {}};
+  after["new_waits"] = {"blocked", {}};
+  after["new_on_failed"] = {"blocked", {}};
+  check(after);
+  EXPECT_EQ(store->get("new_on_failed")->blocked_reason, "dependency not_here_yet failed");
+
+  // Requeued elsewhere and imported back as pending: the chain returns to waiting,
+  // the root itself is queued.
+  Task back = make_task("not_here_yet");
+  EXPECT_EQ(store->import_tasks(std::vector<TaskImport>{{back, TaskStatus::failed, 0}}), 1u);
+  after["not_here_yet"] = {"pending", v({"analysis:standard"})};
+  after["new_waits"] = {"pending", {}};
+  after["new_on_failed"] = {"pending", {}};
+  check(after);
+
+  // Time passes: the delayed one is promoted and the imported lease is reclaimed.
+  clock->advance_ms(10'000);
+  EXPECT_EQ(store->reclaim_expired(), 1u);
+  EXPECT_TRUE(store->claim(ClaimRequest{{"gpu:high"}, "here", 30'000}) == std::nullopt);
+  auto lease = store->claim(ClaimRequest{{"data:pipeline"}, "here", 30'000});
+  ASSERT_TRUE(lease);
+  after["new_ready"] = {"running", v({"leases"})};
+  after["new_later"] = {"pending", v({"data:pipeline"})};
+  after["was_queued"] = {"pending", v({"analysis:standard"})};
+  check(after);
+}
+
+TEST(RedisStore, RerouteKeepsTheQueueScore) {
+  test::RedisServer server;
+  auto store = make_redis_store(options_for(server), store_options(std::make_shared<ManualClock>()));
+  store->add(std::vector<Task>{make_task("x", "gpu:high")});
+  auto before = lines(server.cli("ZSCORE gpu:high x"));
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_TRUE(store->reroute("x", "gpu:standard"));
+  EXPECT_EQ(lines(server.cli("ZSCORE gpu:standard x")), before);
+  EXPECT_EQ(lines(server.cli("ZCARD gpu:high")), v({"0"}));
+  EXPECT_EQ(lines(server.cli("HGET task:x queue")), v({"gpu:standard"}));
+  EXPECT_EQ(store->get("x")->queue, "gpu:standard");
+  // A wake marker for waiters of the new queue.
+  EXPECT_NE(lines(server.cli("LLEN wake:gpu:standard")), v({"0"}));
+}
+
+TEST(RedisStore, PersistWritesADumpThatARestartedServerLoads) {
+  test::RedisServer server; // started with --save "": only an explicit save writes
+  auto store = make_redis_store(options_for(server), store_options(std::make_shared<ManualClock>()));
+  store->add(std::vector<Task>{make_task("durable")});
+  EXPECT_FALSE(std::filesystem::exists(server.dir() / "dump.rdb"));
+  store->persist();
+  EXPECT_TRUE(std::filesystem::exists(server.dir() / "dump.rdb"));
+  server.kill9(); // a crash: nothing is written at exit
+  server.start();
+  auto reopened = make_redis_store(options_for(server), store_options(std::make_shared<ManualClock>()));
+  auto t = reopened->get("durable");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->status, TaskStatus::pending);
+}
+
+TEST(RedisStore, PersistWaitsForASaveAlreadyRunningAndThenSavesItsOwn) {
+  test::RedisServer server;
+  auto store = make_redis_store(options_for(server), store_options(std::make_shared<ManualClock>()));
+  std::vector<Task> tasks;
+  for (int i = 0; i < 10; ++i) {
+    tasks.push_back(make_task("early_" + std::to_string(i)));
+  }
+  store->add(tasks);
+  // Slow the save down (microseconds per key) so that it is still running below.
+  ASSERT_EQ(lines(server.cli("CONFIG SET rdb-key-save-delay 30000")), v({"OK"}));
+  ASSERT_EQ(lines(server.cli("BGSAVE")), v({"Background saving started"}));
+  store->add(std::vector<Task>{make_task("after_the_first_save_began")});
+  store->persist();
+  EXPECT_EQ(lines(server.cli("INFO persistence | grep -E '^rdb_saves:' | tr -d '\\r'")), v({"rdb_saves:2"}));
+  server.kill9();
+  server.start();
+  auto reopened = make_redis_store(options_for(server), store_options(std::make_shared<ManualClock>()));
+  EXPECT_TRUE(reopened->get("after_the_first_save_began"));
+  EXPECT_TRUE(reopened->get("early_9"));
+}
+
+TEST(RedisStore, PersistReportsAFailedSaveClearly) {
+  test::RedisServer server({"--enable-protected-configs", "yes"});
+  auto store = make_redis_store(options_for(server), store_options(std::make_shared<ManualClock>()));
+  store->add(std::vector<Task>{make_task("unsaved")});
+  // A dump directory that disappears under the server (root ignores read-only modes).
+  test::TempDir gone;
+  std::filesystem::create_directory(gone / "dumps");
+  ASSERT_EQ(lines(server.cli("CONFIG SET dir " + (gone / "dumps").string())), v({"OK"}));
+  std::filesystem::remove(gone / "dumps");
+  std::string msg = error_of([&] { store->persist(); });
+  EXPECT_NE(msg.find("BGSAVE failed"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("dir"), std::string::npos) << msg;
 }
 
 } // namespace

@@ -14,6 +14,7 @@
 
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "util/json_limits.hpp"
 
 namespace nfl::analytics {
 
@@ -79,7 +80,15 @@ std::vector<CsvRecord> parse_csv(std::string_view text) {
           ++i;
         }
       }
-      record.fields.push_back(field);
+      if (field.size() > k_max_csv_field_bytes && record.error.empty()) {
+        record.error = fmt::format("field {}: {} bytes; at most {}", record.fields.size() + 1, field.size(),
+                                   k_max_csv_field_bytes);
+      }
+      if (record.fields.size() < k_max_csv_fields) {
+        record.fields.push_back(field.size() > k_max_csv_field_bytes ? std::string() : field);
+      } else if (record.error.empty()) {
+        record.error = fmt::format("more than {} fields", k_max_csv_fields);
+      }
       if (i >= n) {
         record_done = true;
       } else if (text[i] == ',') {
@@ -96,7 +105,7 @@ std::vector<CsvRecord> parse_csv(std::string_view text) {
       }
     }
     // A blank line is no record (a trailing newline is the common case).
-    if (record.fields.size() == 1 && record.fields[0].empty()) {
+    if (record.fields.size() == 1 && record.fields[0].empty() && record.error.empty()) {
       continue;
     }
     records.push_back(std::move(record));
@@ -505,6 +514,9 @@ std::vector<Game> read_games_csv(const std::filesystem::path& csv, IngestReport&
   if (records.empty()) {
     throw InputError(fmt::format("{}: empty file; expected a header line", csv.string()));
   }
+  if (!records.front().error.empty()) {
+    throw InputError(fmt::format("{}: header line: {}", csv.string(), records.front().error));
+  }
   ColumnIndex col(records.front().fields);
   const std::size_t width = records.front().fields.size();
   std::vector<Game> games;
@@ -516,6 +528,11 @@ std::vector<Game> read_games_csv(const std::filesystem::path& csv, IngestReport&
     try {
       if (!rec.error.empty()) {
         throw RowError(rec.error);
+      }
+      for (std::size_t f = 0; f < rec.fields.size(); ++f) {
+        if (!valid_utf8(rec.fields[f])) {
+          throw RowError(fmt::format("field {}: not valid UTF-8", f + 1)); // it would end up in JSON results
+        }
       }
       if (rec.fields.size() != width) {
         throw RowError(fmt::format("{} fields; the header has {}", rec.fields.size(), width));

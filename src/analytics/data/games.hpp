@@ -67,6 +67,10 @@ struct CsvRecord {
   std::vector<std::string> fields;
   std::string error; // malformed quoting in this record (the rest of the file is fine)
 };
+// Row width limits (docs/security.md): a record with more fields, or a longer field,
+// keeps only what fits and gets an error naming the limit.
+inline constexpr std::size_t k_max_csv_fields = 1024;
+inline constexpr std::size_t k_max_csv_field_bytes = 64 * 1024;
 std::vector<CsvRecord> parse_csv(std::string_view text);
 // Quotes a field when it needs it (comma, quote, CR/LF), doubling inner quotes.
 std::string csv_field(std::string_view value);

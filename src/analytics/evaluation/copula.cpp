@@ -554,7 +554,8 @@ std::vector<ComboProbability> combo_probabilities(const std::vector<double>& hom
     ComboProbability p;
     p.spread = spread;
     p.total = total;
-    auto hit = [&](double h, double a) { return (h - a > spread && h + a > total) ? 1.0 : 0.0; };
+    // Through p, not the bindings: clang 14 cannot capture a structured binding (fuzz build).
+    auto hit = [&](double h, double a) { return (h - a > p.spread && h + a > p.total) ? 1.0 : 0.0; };
     for (std::size_t i = 0; i < draws; ++i) {
       p.copula += hit(sim_h[i], sim_a[i]);
       p.independent += hit(ind_h[i], ind_a[i]);

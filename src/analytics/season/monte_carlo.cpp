@@ -6,6 +6,8 @@
 
 #include "analytics/data/data_common.hpp"
 #include "analytics/data/elo.hpp"
+#include "analytics/gpu/device.hpp"
+#include "analytics/gpu/season_draws.hpp"
 #include "analytics/season/simulator.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -25,12 +27,13 @@ struct McConfig {
   std::string rating_source = "elo";
   std::optional<double> sigma;
   bool ties = true;
+  std::string device = "auto";
 };
 
 McConfig parse_config(const Json& config) {
   using namespace analytics::data;
   check_config_keys(config, k_type,
-             {"season", "week", "simulations", "seed", "threads", "rating_source", "sigma", "ties"});
+             {"season", "week", "simulations", "seed", "threads", "rating_source", "sigma", "ties", "device"});
   McConfig c;
   const Json j = config.is_null() ? Json::object() : config;
   if (j.contains("season")) {
@@ -51,6 +54,12 @@ McConfig parse_config(const Json& config) {
     c.sigma = config_double(j, k_type, "sigma", 13.5, 1.0, 50.0);
   }
   c.ties = config_bool(j, k_type, "ties", c.ties);
+  c.device = config_string(j, k_type, "device", c.device);
+  if (c.device != "auto" && c.device != "cpu") {
+    throw InputError(fmt::format("{} config: device: '{}' is not accepted; expected 'auto' (the CUDA kernel when the "
+                                 "task requires_gpu and a device is present) or 'cpu'",
+                                 k_type, c.device));
+  }
   return c;
 }
 
@@ -136,9 +145,33 @@ Json run(TaskContext& ctx) {
   options.simulations = c.simulations;
   options.seed = static_cast<std::uint64_t>(c.seed);
   options.threads = c.threads;
-  const SimulationResult r = simulate_season(model, options, ctx.stop, [&](double percent, const std::string& m) {
-    ctx.report_progress(2 + 0.97 * percent, m);
-  });
+  const auto report = [&](double percent, const std::string& m) { ctx.report_progress(2 + 0.97 * percent, m); };
+  // The CUDA kernel for GPU tasks when this machine has a device; the CPU kernel
+  // otherwise (a CPU machine running a rerouted GPU task, or a CPU-only build). Both
+  // draw the same streams, so the result does not depend on which ran it.
+  std::string device = "cpu";
+  std::string device_note;
+  SimulationResult r;
+  bool done = false;
+  if (c.device == "auto" && ctx.task.requires_gpu) {
+    const gpu::CudaStatus cuda = gpu::cuda_status();
+    if (cuda.available) {
+      options.kernel = SimKernel::cuda;
+      try {
+        r = simulate_season(model, options, ctx.stop, report);
+        device = gpu::device_label(cuda);
+        done = true;
+      } catch (const gpu::GpuUnavailable& e) {
+        device_note = std::string("CUDA kernel failed, ran on the CPU: ") + e.what();
+      }
+    } else {
+      device_note = "no CUDA device: " + cuda.reason;
+    }
+  }
+  if (!done) {
+    options.kernel = SimKernel::cpu;
+    r = simulate_season(model, options, ctx.stop, report);
+  }
 
   Json result;
   result["season"] = season;
@@ -151,6 +184,10 @@ Json run(TaskContext& ctx) {
   result["sigma"] = model.sigma;
   result["ties"] = c.ties;
   result["simulated_games"] = r.simulated_games;
+  result["device"] = device;
+  if (!device_note.empty()) {
+    result["device_note"] = device_note;
+  }
   result["seconds"] = r.seconds;
   result["seasons_per_second"] = r.seasons_per_second;
   Json teams = Json::array();

@@ -6,16 +6,24 @@
 #include <array>
 #include <cstdint>
 
+// The same source runs in the CUDA season kernel (src/analytics/gpu), so a (seed,
+// counter) gives the same numbers on either device.
+#if defined(__CUDACC__)
+#define NFL_HOST_DEVICE __host__ __device__
+#else
+#define NFL_HOST_DEVICE
+#endif
+
 namespace nfl::analytics::season {
 
 class Philox4x32 {
 public:
   using Block = std::array<std::uint32_t, 4>;
 
-  explicit Philox4x32(std::uint64_t seed)
+  NFL_HOST_DEVICE explicit Philox4x32(std::uint64_t seed)
       : m_key{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)} {}
 
-  Block operator()(Block ctr) const {
+  NFL_HOST_DEVICE Block operator()(Block ctr) const {
     std::array<std::uint32_t, 2> key = m_key;
     for (int round = 0; round < 10; ++round) {
       if (round > 0) {
@@ -31,7 +39,7 @@ public:
   }
 
   // Uniform in (0, 1), never exactly 0 or 1.
-  static double to_unit(std::uint32_t x) { return (static_cast<double>(x) + 0.5) * (1.0 / 4294967296.0); }
+  NFL_HOST_DEVICE static double to_unit(std::uint32_t x) { return (static_cast<double>(x) + 0.5) * (1.0 / 4294967296.0); }
 
 private:
   static constexpr std::uint32_t k_m0 = 0xD2511F53;

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -11,6 +12,7 @@
 #include <Eigen/Dense>
 #include <fmt/format.h>
 
+#include "analytics/gpu/season_draws.hpp"
 #include "analytics/season/philox.hpp"
 #include "analytics/season/standings.hpp"
 #include "tasks/registry.hpp"
@@ -100,12 +102,30 @@ Prepared prepare(const SimulationModel& m) {
   return p;
 }
 
+// Fills u[0..n) with the season's regular-season uniforms (counter {lo, hi, k/4, 0}).
+void draw_uniforms(const Philox4x32& rng, std::uint32_t lo, std::uint32_t hi, std::size_t n, double* u) {
+  for (std::size_t k = 0; k < n; k += 4) {
+    const auto block = rng({lo, hi, static_cast<std::uint32_t>(k / 4), 0});
+    for (std::size_t j = 0; j < 4; ++j) {
+      u[k + j] = Philox4x32::to_unit(block[j]);
+    }
+  }
+}
+
 // Margins (and so points) of the drawn games, derived from the same uniforms that
-// decided them: only computed when a points-based tie-breaker step is reached.
+// decided them: only computed when a points-based tie-breaker step is reached. When
+// the outcomes came from a device batch the uniforms are redrawn here first.
 class DrawnPoints final : public PointsSource {
 public:
-  DrawnPoints(const Prepared& p, const double* u) : m_p(p), m_u(u) {}
+  DrawnPoints(const Prepared& p, std::vector<double>& u, bool have_u, const Philox4x32& rng, std::uint32_t lo,
+              std::uint32_t hi)
+      : m_p(p), m_uv(u), m_have_u(have_u), m_rng(rng), m_lo(lo), m_hi(hi) {}
   void add_points(SeasonTable& table) const override {
+    if (!m_have_u) {
+      draw_uniforms(m_rng, m_lo, m_hi, m_p.games.size(), m_uv.data());
+      m_have_u = true;
+    }
+    const double* m_u = m_uv.data();
     for (std::size_t k = 0; k < m_p.games.size(); ++k) {
       const SimGame& g = m_p.games[k];
       const double x = g.spread + m_p.sigma * normal_quantile(m_u[k]);
@@ -131,7 +151,11 @@ public:
 
 private:
   const Prepared& m_p;
-  const double* m_u;
+  std::vector<double>& m_uv;
+  mutable bool m_have_u;
+  const Philox4x32& m_rng;
+  std::uint32_t m_lo;
+  std::uint32_t m_hi;
 };
 
 struct Tally {
@@ -160,23 +184,26 @@ public:
   Worker(const Prepared& p, std::uint64_t seed)
       : m_p(p), m_rng(seed), m_seed(seed), m_u(p.games.size() + 4), m_calc(p.playoff_teams, seed) {}
 
-  void run(std::int64_t index, Tally& tally) {
+  // `outcomes`: the season's drawn games from a device batch (-1/0/+1 per game), or
+  // null to draw them here.
+  void run(std::int64_t index, Tally& tally, const std::int8_t* outcomes = nullptr) {
     const auto lo = static_cast<std::uint32_t>(index);
     const auto hi = static_cast<std::uint32_t>(static_cast<std::uint64_t>(index) >> 32);
     const std::size_t n = m_p.games.size();
-    for (std::size_t k = 0; k < n; k += 4) {
-      const auto block = m_rng({lo, hi, static_cast<std::uint32_t>(k / 4), 0});
-      for (std::size_t j = 0; j < 4; ++j) {
-        m_u[k + j] = Philox4x32::to_unit(block[j]);
+    m_table = m_p.base;
+    if (outcomes == nullptr) {
+      draw_uniforms(m_rng, lo, hi, n, m_u.data());
+      for (std::size_t k = 0; k < n; ++k) {
+        const SimGame& g = m_p.games[k];
+        const double u = m_u[k];
+        m_table.add_outcome(g.home, g.away, u < g.p_away ? -1 : (u >= g.p_home ? 1 : 0));
+      }
+    } else {
+      for (std::size_t k = 0; k < n; ++k) {
+        m_table.add_outcome(m_p.games[k].home, m_p.games[k].away, outcomes[k]);
       }
     }
-    m_table = m_p.base;
-    for (std::size_t k = 0; k < n; ++k) {
-      const SimGame& g = m_p.games[k];
-      const double u = m_u[k];
-      m_table.add_outcome(g.home, g.away, u < g.p_away ? -1 : (u >= g.p_home ? 1 : 0));
-    }
-    DrawnPoints points(m_p, m_u.data());
+    DrawnPoints points(m_p, m_u, outcomes == nullptr, m_rng, lo, hi);
     m_table.set_points_source(&points);
     m_calc.set_coin_seed(m_seed ^ (static_cast<std::uint64_t>(index) * 0x9E3779B97F4A7C15ULL));
     m_calc.compute(m_table, m_standings);
@@ -257,6 +284,9 @@ SimulationResult simulate_season(const SimulationModel& model, const SimulationO
   if (options.simulations < 1) {
     throw InputError("simulations: must be at least 1");
   }
+  if (options.batch < 1) {
+    throw InputError("batch: must be at least 1");
+  }
   const auto started = std::chrono::steady_clock::now();
   const Prepared prepared = prepare(model);
   const std::int64_t total = options.simulations;
@@ -264,52 +294,103 @@ SimulationResult simulate_season(const SimulationModel& model, const SimulationO
   int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   threads = static_cast<int>(std::min<std::int64_t>(threads, chunks));
 
-  std::atomic<std::int64_t> next_chunk{0};
   std::atomic<std::int64_t> done{0};
   std::atomic<bool> stopped{false};
   std::mutex merge_mutex;
   Tally total_tally;
   std::exception_ptr failure;
+  double reported = -1.0; // guarded by merge_mutex
 
-  const auto work = [&](bool reports) {
-    try {
-      Worker worker(prepared, options.seed);
-      Tally tally;
-      double reported = -1.0;
-      while (!stopped.load(std::memory_order_relaxed)) {
-        if (stop.stop_requested()) {
-          stopped = true;
-          break;
+  // Runs seasons [begin, end) on `threads` host threads; `outcomes` (null: draw here)
+  // holds the drawn games of season `begin` onwards, one row per season.
+  const auto run_range = [&](std::int64_t begin, std::int64_t end, const std::int8_t* outcomes) {
+    std::atomic<std::int64_t> next_chunk{begin / k_chunk};
+    const std::int64_t last_chunk = (end + k_chunk - 1) / k_chunk;
+    const std::size_t n = prepared.games.size();
+    const auto work = [&] {
+      try {
+        Worker worker(prepared, options.seed);
+        Tally tally;
+        while (!stopped.load(std::memory_order_relaxed)) {
+          if (stop.stop_requested()) {
+            stopped = true;
+            break;
+          }
+          const std::int64_t chunk = next_chunk.fetch_add(1);
+          if (chunk >= last_chunk) {
+            break;
+          }
+          const std::int64_t from = std::max(begin, chunk * k_chunk);
+          const std::int64_t to = std::min(end, (chunk + 1) * k_chunk);
+          for (std::int64_t i = from; i < to; ++i) {
+            worker.run(i, tally, outcomes == nullptr ? nullptr : outcomes + static_cast<std::size_t>(i - begin) * n);
+          }
+          const std::int64_t finished = done.fetch_add(to - from) + (to - from);
+          const double percent = 100.0 * static_cast<double>(finished) / static_cast<double>(total);
+          if (progress) {
+            std::lock_guard lock(merge_mutex);
+            if (percent - reported >= 1.0) {
+              reported = percent;
+              progress(percent, fmt::format("{} of {} seasons simulated", finished, total));
+            }
+          }
         }
-        const std::int64_t chunk = next_chunk.fetch_add(1);
-        if (chunk >= chunks) {
-          break;
-        }
-        const std::int64_t end = std::min(total, (chunk + 1) * k_chunk);
-        for (std::int64_t i = chunk * k_chunk; i < end; ++i) {
-          worker.run(i, tally);
-        }
-        const std::int64_t finished = done.fetch_add(end - chunk * k_chunk) + (end - chunk * k_chunk);
-        const double percent = 100.0 * static_cast<double>(finished) / static_cast<double>(total);
-        if (reports && progress && percent - reported >= 1.0) {
-          reported = percent;
-          progress(percent, fmt::format("{} of {} seasons simulated", finished, total));
-        }
+        std::lock_guard lock(merge_mutex);
+        total_tally.add(tally);
+      } catch (...) {
+        std::lock_guard lock(merge_mutex);
+        failure = std::current_exception();
+        stopped = true;
       }
-      std::lock_guard lock(merge_mutex);
-      total_tally.add(tally);
-    } catch (...) {
-      std::lock_guard lock(merge_mutex);
-      failure = std::current_exception();
-      stopped = true;
-    }
-  };
-  {
+    };
     std::vector<std::jthread> pool;
     for (int t = 1; t < threads; ++t) {
-      pool.emplace_back(work, false);
+      pool.emplace_back(work);
     }
-    work(true);
+    work();
+  };
+
+  double draw_seconds = 0.0;
+  if (options.kernel == SimKernel::cpu) {
+    run_range(0, total, nullptr);
+  } else {
+    // Device batches: the next batch is drawn while the host threads score this one.
+    std::vector<gpu::DrawGame> games;
+    games.reserve(prepared.games.size());
+    for (const auto& g : prepared.games) {
+      games.push_back({g.home, g.away, g.p_away, g.p_home});
+    }
+    const std::int64_t batch = std::min(total, options.batch);
+    std::unique_ptr<gpu::CudaSeasonDrawer> device;
+    if (options.kernel == SimKernel::cuda) {
+      device = std::make_unique<gpu::CudaSeasonDrawer>(options.seed, games, batch);
+    }
+    const auto draw = [&](std::int64_t first, std::int64_t count, std::vector<std::int8_t>& out) {
+      out.resize(static_cast<std::size_t>(count) * games.size() + 1);
+      if (device) {
+        device->draw(first, count, out.data());
+      } else {
+        gpu::draw_outcomes_cpu(options.seed, games, first, count, out.data());
+      }
+    };
+    std::array<std::vector<std::int8_t>, 2> buffers;
+    const auto wait_started = std::chrono::steady_clock::now();
+    draw(0, batch, buffers[0]);
+    draw_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_started).count();
+    for (std::int64_t first = 0, b = 0; first < total && !stopped; first += batch, b ^= 1) {
+      const std::int64_t count = std::min(batch, total - first);
+      const std::int64_t next = first + count;
+      std::future<void> pending;
+      if (next < total) {
+        pending = std::async(std::launch::async, draw, next, std::min(batch, total - next), std::ref(buffers[b ^ 1]));
+      }
+      run_range(first, next, buffers[b].data());
+      if (pending.valid()) {
+        const auto t0 = std::chrono::steady_clock::now();
+        pending.get(); // rethrows a device failure
+        draw_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      }
+    }
   }
   if (failure) {
     std::rethrow_exception(failure);
@@ -327,6 +408,7 @@ SimulationResult simulate_season(const SimulationModel& model, const SimulationO
   r.simulated_games = static_cast<int>(prepared.games.size());
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   r.seasons_per_second = r.seconds > 0 ? static_cast<double>(total) / r.seconds : 0.0;
+  r.draw_seconds = draw_seconds;
   const double n = static_cast<double>(total);
   for (int t = 0; t < k_teams; ++t) {
     TeamOdds o;

@@ -35,10 +35,21 @@ struct SimulationModel {
   double mean_total = 44.0; // points of a game without a total line (points-based tie-breakers)
 };
 
+// Where the regular-season games are drawn (docs/gpu.md). Standings, tie-breakers and
+// the playoffs always run on the host threads; every kernel draws the same Philox
+// streams, so a seed gives identical results on each.
+enum class SimKernel {
+  cpu,         // each host thread draws its own seasons (the reference)
+  cuda,        // the CUDA device draws batches of seasons; throws gpu::GpuUnavailable without one
+  cpu_batched, // the CUDA path's batching with the draws made on the host (tests, benchmarks)
+};
+
 struct SimulationOptions {
   std::int64_t simulations = 10000;
   std::uint64_t seed = 1;
   int threads = 0; // 0: hardware concurrency
+  SimKernel kernel = SimKernel::cpu;
+  std::int64_t batch = 1 << 16; // seasons per device batch (cuda, cpu_batched)
 };
 
 struct TeamOdds {
@@ -60,6 +71,7 @@ struct SimulationResult {
   int simulated_games = 0; // regular-season games drawn per season
   double seconds = 0.0;
   double seasons_per_second = 0.0;
+  double draw_seconds = 0.0; // cuda/cpu_batched: time spent waiting for draws
 };
 
 using ProgressFn = std::function<void(double percent, const std::string& message)>;

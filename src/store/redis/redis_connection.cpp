@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <fmt/format.h>
@@ -18,6 +20,18 @@ timeval to_timeval(int ms) {
 }
 
 bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
+
+// Redis never speaks first on a request/reply connection, so an idle socket that is
+// readable was closed by the server (restart, crash, idle timeout). Finding that out
+// before sending turns "was my command run?" into a plain reconnect.
+bool peer_closed(const redisContext& context) {
+  pollfd p{context.fd, POLLIN, 0};
+  if (::poll(&p, 1, 0) <= 0) {
+    return false;
+  }
+  char byte = 0;
+  return (p.revents & (POLLHUP | POLLERR)) != 0 || ::recv(context.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
+}
 
 } // namespace
 
@@ -72,20 +86,27 @@ void Connection::check(const redisReply& reply) const {
     throw StoreUnavailable(
         fmt::format("redis at {} rejected the connection's authentication (check REDIS_PASSWORD): {}", m_endpoint, text));
   }
+  if (starts_with(text, "MOVED ") || starts_with(text, "ASK ") || starts_with(text, "CROSSSLOT")) {
+    throw InputError(fmt::format("redis at {} answered '{}': it is a Redis Cluster node; set REDIS_CLUSTER=auto or "
+                                 "true and a REDIS_KEY_PREFIX with a hash tag such as {{nfl}}:",
+                                 m_endpoint, text));
+  }
   if (starts_with(text, "LOADING") || starts_with(text, "BUSY") || starts_with(text, "MASTERDOWN") ||
-      starts_with(text, "TRYAGAIN") || starts_with(text, "CLUSTERDOWN")) {
+      starts_with(text, "TRYAGAIN") || starts_with(text, "CLUSTERDOWN") || starts_with(text, "READONLY") ||
+      starts_with(text, "UNBLOCKED")) {
     throw StoreUnavailable(fmt::format("redis at {} is not ready: {}", m_endpoint, text));
   }
   throw InternalError(fmt::format("redis at {} answered with an error: {}", m_endpoint, text));
 }
 
 void Connection::ensure_connected() {
-  if (m_context) {
+  if (m_context && !peer_closed(*m_context)) {
     return;
   }
+  m_context.reset();
   Millis now = monotonic_ms();
   if (now < m_next_connect_ms) {
-    throw StoreUnavailable(fmt::format("redis at {} unreachable: {} (next reconnect attempt in {} ms)", m_endpoint,
+    throw NotSent(fmt::format("redis at {} unreachable: {} (next reconnect attempt in {} ms)", m_endpoint,
                                        m_last_error, m_next_connect_ms - now));
   }
   auto fail_attempt = [&](std::string what) {
@@ -100,14 +121,17 @@ void Connection::ensure_connected() {
   if (!context || context->err) {
     std::string what = context ? context->errstr : "cannot allocate a redis context";
     fail_attempt(what);
-    throw StoreUnavailable(fmt::format("redis at {} unreachable: {}", m_endpoint, what));
+    throw NotSent(fmt::format("redis at {} unreachable: {}", m_endpoint, what));
   }
   redisSetTimeout(context.get(), to_timeval(m_command_timeout_ms));
   m_context = std::move(context);
 
   std::vector<std::vector<std::string>> setup;
   if (!m_options.password.empty()) {
-    setup.push_back({"AUTH", m_options.password});
+    // With a user name it is the Redis 6 ACL form; alone, the default user's password.
+    setup.push_back(m_options.username.empty() ? std::vector<std::string>{"AUTH", m_options.password}
+                                               : std::vector<std::string>{"AUTH", m_options.username,
+                                                                          m_options.password});
   }
   if (m_options.db != 0) {
     setup.push_back({"SELECT", std::to_string(m_options.db)});
@@ -124,14 +148,15 @@ void Connection::ensure_connected() {
     if (!reply) {
       std::string what = m_context->errstr;
       fail_attempt(what);
-      throw StoreUnavailable(fmt::format("redis at {} unreachable: {}", m_endpoint, what));
+      throw NotSent(fmt::format("redis at {} unreachable: {}", m_endpoint, what));
     }
     if (reply->type == REDIS_REPLY_ERROR) {
       std::string what(reply_text(*reply));
       fail_attempt(what);
       if (args[0] == "AUTH") {
         throw StoreUnavailable(
-            fmt::format("redis at {} rejected the password (check REDIS_PASSWORD): {}", m_endpoint, what));
+            fmt::format("redis at {} rejected the password (check REDIS_USERNAME and REDIS_PASSWORD): {}",
+                        m_endpoint, what));
       }
       throw StoreUnavailable(fmt::format("redis at {} refused SELECT {} (check REDIS_DB): {}", m_endpoint,
                                          m_options.db, what));
@@ -147,17 +172,25 @@ Reply Connection::command(const std::vector<std::string>& args) {
 }
 
 Reply Connection::command(const std::vector<std::string>& args, int timeout_ms) {
+  auto replies = pipeline({args}, timeout_ms);
+  return std::move(replies.front());
+}
+
+std::vector<Reply> Connection::pipeline(const std::vector<std::vector<std::string>>& commands, int timeout_ms) {
+  if (timeout_ms <= 0 || timeout_ms == m_command_timeout_ms) {
+    return pipeline(commands);
+  }
   ensure_connected();
   redisSetTimeout(m_context.get(), to_timeval(timeout_ms));
   int saved = m_command_timeout_ms;
   m_command_timeout_ms = timeout_ms;
   try {
-    auto replies = pipeline({args});
+    auto replies = pipeline(commands);
     m_command_timeout_ms = saved;
     if (m_context) {
       redisSetTimeout(m_context.get(), to_timeval(saved));
     }
-    return std::move(replies.front());
+    return replies;
   } catch (...) {
     m_command_timeout_ms = saved;
     throw; // the context was dropped; a new one gets the normal timeout

@@ -10,6 +10,7 @@
 #include <hiredis/hiredis.h>
 
 #include "store/store_factory.hpp"
+#include "util/error.hpp"
 #include "util/clock.hpp"
 
 namespace nfl::redis_detail {
@@ -29,6 +30,13 @@ using Context = std::unique_ptr<redisContext, ContextDeleter>;
 inline constexpr Millis k_reconnect_initial_ms = 100;
 inline constexpr Millis k_reconnect_max_ms = 5000;
 
+// StoreUnavailable raised before a command was sent (the connection could not be
+// made): a retry cannot run the command twice. The cluster client retries these.
+class NotSent : public StoreUnavailable {
+public:
+  using StoreUnavailable::StoreUnavailable;
+};
+
 class Connection {
 public:
   // command_timeout_ms bounds every reply (a blocking BLPOP needs more than its block time).
@@ -41,6 +49,8 @@ public:
   Reply command(const std::vector<std::string>& args, int timeout_ms);
   // Sends all commands in one round trip; replies in order. Same errors as command().
   std::vector<Reply> pipeline(const std::vector<std::vector<std::string>>& commands);
+  // The same with a longer reply timeout for this round trip (0: the normal one).
+  std::vector<Reply> pipeline(const std::vector<std::vector<std::string>>& commands, int timeout_ms);
 
   // Throws the mapped error when `reply` is an error reply.
   void check(const redisReply& reply) const;

@@ -5,7 +5,8 @@
 //
 // Redis Cluster: scripts declare their fixed keys in KEYS but compute per-task keys
 // (task:, dependents:, machines:, cache:) from the prefix, so a cluster deployment
-// must use a hash-tag prefix such as "{nfl}:" that puts every key in one slot.
+// must use a hash-tag prefix such as "{nfl}:" that puts every key in one slot
+// (redis_cluster.cpp refuses to start in cluster mode without one).
 #include <initializer_list>
 #include <string>
 #include <string_view>

@@ -7,14 +7,15 @@
 
 namespace nfl::redis_detail {
 
-enum class Script { add, claim, renew, complete, fail, release, requeue, cancel, reclaim, heartbeat, trim, status, list };
+enum class Script { add, claim, renew, complete, fail, release, requeue, cancel, reclaim, heartbeat, trim, status, list,
+                    import_tasks, import_machine, reroute };
 
 struct ScriptInfo {
   Script script;
   std::string_view file; // under src/store/redis/lua; the number before ".lua" is the key count
 };
 
-inline constexpr std::array<ScriptInfo, 13> k_scripts = {{
+inline constexpr std::array<ScriptInfo, 16> k_scripts = {{
     {Script::add, "add-24.lua"},
     {Script::claim, "claim-24.lua"},
     {Script::renew, "renew-2.lua"},
@@ -28,6 +29,9 @@ inline constexpr std::array<ScriptInfo, 13> k_scripts = {{
     {Script::trim, "trim-1.lua"},
     {Script::status, "status-24.lua"},
     {Script::list, "list-24.lua"},
+    {Script::import_tasks, "import-24.lua"},
+    {Script::import_machine, "import-machine-2.lua"},
+    {Script::reroute, "reroute-25.lua"},
 }};
 
 // Mirrors lua/includes/codes.lua.

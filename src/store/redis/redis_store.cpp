@@ -7,10 +7,12 @@
 #include <cmath>
 #include <mutex>
 #include <random>
+#include <thread>
 #include <unordered_map>
 
 #include <fmt/format.h>
 
+#include "store/redis/redis_cluster.hpp"
 #include "store/redis/redis_connection.hpp"
 #include "store/redis/redis_keys.hpp"
 #include "store/redis/redis_scripts.hpp"
@@ -22,7 +24,8 @@ namespace nfl {
 
 namespace {
 
-using redis_detail::Connection;
+// One node, or slot routing on a Redis Cluster (redis_cluster.hpp): the same calls.
+using Connection = redis_detail::Client;
 using redis_detail::RedisKeys;
 using redis_detail::Reply;
 using redis_detail::Script;
@@ -35,6 +38,15 @@ constexpr std::size_t k_maintenance_batch = 1000;
 // expired leases become claimable without anyone pushing a wake marker.
 constexpr std::chrono::milliseconds k_wait_slice{1000};
 constexpr std::size_t k_token_chars = 32;
+// import_tasks sends this many items per script call (each call is atomic), fewer
+// when their arguments pass the byte bound: one call must not hold Redis for long.
+constexpr std::size_t k_import_batch = 200;
+constexpr std::size_t k_import_batch_bytes = 8u << 20;
+// export_tasks reads ids from the tasks zset and status sets this many at a time.
+constexpr long long k_id_chunk = 10'000;
+// persist() waits this long for BGSAVE, polling INFO at most this far apart.
+constexpr std::chrono::seconds k_persist_timeout{60};
+constexpr std::chrono::milliseconds k_persist_poll_max{100};
 
 std::string str(const redisReply& r) {
   if (r.type == REDIS_REPLY_STRING || r.type == REDIS_REPLY_STATUS) {
@@ -105,6 +117,10 @@ Task task_from_fields(const Fields& f) {
     if (auto it = f.find("result"); it != f.end()) {
       t.result = Json::parse(it->second);
     }
+    // reroute() changes the queue field only: it, not the definition, says where the task is.
+    if (auto q = to_str(f, "queue"); !q.empty()) {
+      t.queue = std::move(q);
+    }
     t.status = parse_status(to_str(f, "status"), "redis task field 'status'");
     t.attempts = static_cast<int>(to_int(f, "attempts"));
     t.machine_id = to_str(f, "machine_id");
@@ -161,6 +177,7 @@ public:
     if (tasks.empty()) {
       return {};
     }
+    check_no_dependency_cycle(tasks);
     std::vector<std::string> args = {m_keys.prefix(), std::to_string(now()),
                                      m_options.enable_caching ? "1" : "0", std::to_string(tasks.size())};
     args.reserve(args.size() + tasks.size() * 9);
@@ -452,6 +469,163 @@ public:
     }
   }
 
+  void export_tasks(const std::function<void(std::span<const Task>)>& sink, std::size_t page_size) override {
+    if (page_size == 0) {
+      throw InputError("export_tasks: page_size must be at least 1");
+    }
+    std::vector<std::string> ids = all_task_ids();
+    std::vector<Task> page;
+    page.reserve(std::min(page_size, ids.size()));
+    for (std::size_t begin = 0; begin < ids.size(); begin += page_size) {
+      std::size_t end = std::min(ids.size(), begin + page_size);
+      std::vector<std::vector<std::string>> gets;
+      gets.reserve(end - begin);
+      for (std::size_t i = begin; i < end; ++i) {
+        gets.push_back({"HGETALL", m_keys.task(ids[i])});
+      }
+      std::vector<Reply> replies;
+      {
+        std::lock_guard lock(m_mutex);
+        replies = m_conn.pipeline(gets);
+      }
+      page.clear();
+      for (const auto& r : replies) {
+        m_conn.check(*r);
+        if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+          page.push_back(task_from_hash(*r));
+        }
+      }
+      // The sink runs without the connection lock: it may call back into the store.
+      if (!page.empty()) {
+        sink(std::span<const Task>(page));
+      }
+    }
+  }
+
+  std::size_t import_tasks(std::span<const TaskImport> items) override {
+    // Every item is checked before the first call, so bad input installs nothing.
+    for (const auto& item : items) {
+      check_import(item);
+    }
+    std::size_t installed = 0;
+    std::vector<std::string> batch;
+    std::size_t count = 0;
+    std::size_t bytes = 0;
+    auto flush = [&] {
+      if (count == 0) {
+        return;
+      }
+      std::vector<std::string> args = {m_keys.prefix(), std::to_string(now()), m_options.enable_caching ? "1" : "0",
+                                       std::to_string(count)};
+      args.insert(args.end(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
+      Reply r = run(Script::import_tasks, m_keys.core(), args, m_redis.command_timeout_ms + static_cast<int>(count));
+      auto code = static_cast<ScriptCode>(integer(element(*r, 0)));
+      if (code == ScriptCode::unknown_queue) {
+        throw InputError(fmt::format("import_tasks: task '{}': field 'queue': '{}' is not a queue",
+                                     str(element(*r, 1)), str(element(*r, 2))));
+      }
+      expect_ok(code, Script::import_tasks);
+      installed += static_cast<std::size_t>(integer(element(*r, 1)));
+      batch.clear();
+      count = 0;
+      bytes = 0;
+    };
+    for (const auto& item : items) {
+      std::size_t before = batch.size();
+      append_import_args(item, batch);
+      for (std::size_t i = before; i < batch.size(); ++i) {
+        bytes += batch[i].size();
+      }
+      if (++count >= k_import_batch || bytes >= k_import_batch_bytes) {
+        flush();
+      }
+    }
+    flush();
+    return installed;
+  }
+
+  void import_machine(const MachineInfo& machine) override {
+    if (auto why = id_problem(machine.machine_id); !why.empty()) {
+      throw InputError(fmt::format("import_machine: machine_id '{}' {}", machine.machine_id, why));
+    }
+    Json queues = machine.queues;
+    run(Script::import_machine, {m_keys.machine(machine.machine_id), m_keys.machine_index()},
+        {machine.machine_id, machine.profile, queues.dump(),
+         (machine.hardware.is_null() ? Json::object() : machine.hardware).dump(),
+         std::to_string(machine.last_seen_ms), std::to_string(machine.tasks_done), num(machine.cpu_hours),
+         num(machine.gpu_hours), num(machine.wall_hours)});
+  }
+
+  bool reroute(const std::string& id, const std::string& queue) override {
+    check_queues({queue});
+    if (!id_problem(id).empty()) {
+      return false; // no task can have this id
+    }
+    Reply r = run(Script::reroute, core_with_task(id), {id, queue});
+    auto code = static_cast<ScriptCode>(integer(element(*r, 0)));
+    if (code == ScriptCode::unknown_queue) {
+      check_queues({str(element(*r, 1))});
+    }
+    expect_ok(code, Script::reroute);
+    return integer(element(*r, 1)) == 1;
+  }
+
+  void persist() override {
+    // BGSAVE forks and answers at once; Redis offers no event for "the save finished",
+    // so its INFO fields are polled at a short, growing interval up to a deadline.
+    auto deadline = std::chrono::steady_clock::now() + k_persist_timeout;
+    std::chrono::milliseconds interval{2};
+    auto pause = [&](std::string_view waiting_for) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        throw StoreUnavailable(fmt::format("redis at {}: persist gave up after {} s waiting for {}",
+                                           endpoint(), k_persist_timeout.count(), waiting_for));
+      }
+      std::this_thread::sleep_for(interval);
+      interval = std::min(interval * 2, k_persist_poll_max);
+    };
+    for (;;) {
+      Reply r;
+      {
+        std::lock_guard lock(m_mutex);
+        r = m_conn.command({"BGSAVE"});
+      }
+      if (r->type != REDIS_REPLY_ERROR) {
+        break;
+      }
+      std::string text(redis_detail::reply_text(*r));
+      // A save already running may have started before our writes, and another child
+      // (AOF rewrite) blocks a fork: wait for the child to end, then save ourselves.
+      if (text.find("in progress") == std::string::npos && text.find("child process") == std::string::npos) {
+        m_conn.check(*r);
+      }
+      while (persistence_child_running()) {
+        pause("a running background save or rewrite to finish");
+      }
+    }
+    while (info_persistence()["rdb_bgsave_in_progress"] == "1") {
+      pause("BGSAVE to finish");
+    }
+    auto info = info_persistence();
+    if (info["rdb_last_bgsave_status"] != "ok") {
+      std::string dir;
+      try {
+        Reply d = command({"CONFIG", "GET", "dir"});
+        if (d->type == REDIS_REPLY_ARRAY && d->elements == 2) {
+          dir = str(*d->element[1]);
+        }
+      } catch (const std::exception&) {
+        dir = "(CONFIG GET refused)"; // renamed or disabled on managed servers
+      }
+      if (dir.empty()) {
+        dir = "(none: the directory was removed under the server)"; // Redis reports its cwd
+      }
+      throw StoreUnavailable(fmt::format(
+          "redis at {}: BGSAVE failed (rdb_last_bgsave_status:{}), nothing was made durable; check the redis log "
+          "and that its dir '{}' exists, is writable and has free space",
+          endpoint(), info["rdb_last_bgsave_status"], dir));
+    }
+  }
+
   void ping() override {
     Reply r = command({"PING"});
     (void)r;
@@ -468,6 +642,136 @@ private:
     auto keys = m_keys.core();
     keys.push_back(m_keys.task(id));
     return keys;
+  }
+
+  const std::string& endpoint() const { return m_conn.endpoint(); }
+
+  // Every task id, sorted: the tasks zset (add order, only ever appended to, so
+  // paging it by index misses nothing) joined with the status sets, which also hold
+  // any task written before the tasks zset existed.
+  std::vector<std::string> all_task_ids() {
+    std::vector<std::string> ids;
+    for (long long start = 0;; start += k_id_chunk) {
+      Reply r = command({"ZRANGE", m_keys.tasks(), std::to_string(start), std::to_string(start + k_id_chunk - 1)});
+      for (std::size_t i = 0; i < r->elements; ++i) {
+        ids.push_back(str(*r->element[i]));
+      }
+      if (r->elements < static_cast<std::size_t>(k_id_chunk)) {
+        break;
+      }
+    }
+    for (auto s : k_statuses) {
+      std::string cursor = "0";
+      do {
+        Reply r = command({"SSCAN", m_keys.status_set(s), cursor, "COUNT", std::to_string(k_id_chunk)});
+        cursor = str(element(*r, 0));
+        const redisReply& members = element(*r, 1);
+        for (std::size_t i = 0; i < members.elements; ++i) {
+          ids.push_back(str(*members.element[i]));
+        }
+      } while (cursor != "0");
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    return ids;
+  }
+
+  static void check_import(const TaskImport& item) {
+    const Task& t = item.task;
+    if (auto why = id_problem(t.id); !why.empty()) {
+      throw InputError(fmt::format("import_tasks: task field 'id': '{}' {}", t.id, why));
+    }
+    if (!is_known_queue(t.queue)) {
+      throw InputError(fmt::format("import_tasks: task '{}': field 'queue': '{}' is not a queue; expected one of "
+                                   "gpu:high, gpu:standard, cpu:parallel, cpu:sequential, data:pipeline, "
+                                   "analysis:standard",
+                                   t.id, t.queue));
+    }
+    for (const auto& d : t.depends_on) {
+      if (auto why = id_problem(d); !why.empty()) {
+        throw InputError(fmt::format("import_tasks: task '{}': field 'depends_on': '{}' {}", t.id, d, why));
+      }
+    }
+    if (t.task_type.empty()) {
+      throw InputError(fmt::format("import_tasks: task '{}': field 'task_type' is empty", t.id));
+    }
+    if (t.max_attempts < 1) {
+      throw InputError(
+          fmt::format("import_tasks: task '{}': field 'max_attempts' must be >= 1, got {}", t.id, t.max_attempts));
+    }
+    if (t.attempts < 0 || item.expected_attempts < 0) {
+      throw InputError(fmt::format("import_tasks: task '{}': attempts must be >= 0, got {} (expected_attempts {})",
+                                   t.id, t.attempts, item.expected_attempts));
+    }
+  }
+
+  // The 30 per-item fields of import-24.lua, in its order.
+  void append_import_args(const TaskImport& item, std::vector<std::string>& args) const {
+    const Task& t = item.task;
+    std::string deps;
+    for (const auto& d : t.depends_on) {
+      if (!deps.empty()) {
+        deps += ' ';
+      }
+      deps += d;
+    }
+    Json def = task_definition_json(t);
+    def.erase("config");
+    args.push_back(t.id);
+    args.emplace_back(item.expected_status ? std::string(to_string(*item.expected_status)) : std::string());
+    args.push_back(std::to_string(item.expected_attempts));
+    args.push_back(random_hex(k_token_chars)); // no worker holds it: only reclaim ends the lease
+    args.push_back(t.queue);
+    args.push_back(std::to_string(static_cast<int>(t.priority)));
+    args.push_back(t.task_type);
+    args.push_back(cache_key(t));
+    args.push_back(std::to_string(t.max_attempts));
+    args.push_back(std::move(deps));
+    args.push_back(def.dump());
+    args.push_back(t.config.dump());
+    args.emplace_back(to_string(t.status));
+    args.push_back(std::to_string(t.attempts));
+    args.push_back(t.machine_id);
+    args.push_back(num(t.progress));
+    args.push_back(t.progress_message);
+    args.push_back(t.error);
+    args.push_back(t.result.is_null() ? std::string() : t.result.dump());
+    args.emplace_back(t.cached ? "1" : "0");
+    args.push_back(t.blocked_reason);
+    args.push_back(std::to_string(t.enqueued_at_ms));
+    args.push_back(std::to_string(t.started_at_ms));
+    args.push_back(std::to_string(t.finished_at_ms));
+    args.push_back(std::to_string(t.lease_expires_ms));
+    args.push_back(std::to_string(t.not_before_ms));
+    args.emplace_back(t.trimmed ? "1" : "0");
+    args.push_back(num(t.wall_seconds));
+    args.push_back(num(t.cpu_seconds));
+    args.push_back(num(t.gpu_seconds));
+  }
+
+  std::unordered_map<std::string, std::string> info_persistence() {
+    Reply r = command({"INFO", "persistence"});
+    std::unordered_map<std::string, std::string> out;
+    std::string_view text = redis_detail::reply_text(*r);
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+      std::size_t end = text.find('\n', pos);
+      std::string_view line = text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+      pos = end == std::string_view::npos ? text.size() : end + 1;
+      if (!line.empty() && line.back() == '\r') {
+        line.remove_suffix(1);
+      }
+      if (auto colon = line.find(':'); colon != std::string_view::npos && line.front() != '#') {
+        out.emplace(std::string(line.substr(0, colon)), std::string(line.substr(colon + 1)));
+      }
+    }
+    return out;
+  }
+
+  bool persistence_child_running() {
+    auto info = info_persistence();
+    return info["rdb_bgsave_in_progress"] == "1" || info["aof_rewrite_in_progress"] == "1" ||
+           info["module_fork_in_progress"] == "1";
   }
 
   static void check_queues(const std::vector<std::string>& queues) {
@@ -506,7 +810,7 @@ private:
     return r;
   }
 
-  // EVALSHA with the script's declared keys; on NOSCRIPT, SCRIPT LOAD and retry once.
+  // EVALSHA with the script's declared keys; on NOSCRIPT, SCRIPT LOAD and retry.
   Reply run(Script script, const std::vector<std::string>& keys, const std::vector<std::string>& args,
             int timeout_ms = 0) {
     if (keys.size() != redis_detail::key_count(script)) {
@@ -522,11 +826,15 @@ private:
     argv.push_back(std::to_string(keys.size()));
     argv.insert(argv.end(), keys.begin(), keys.end());
     argv.insert(argv.end(), args.begin(), args.end());
+    // On a cluster a write counts once a replica has it (REDIS_CLUSTER_WAIT_REPLICAS);
+    // status and list only read.
+    const bool writes = script != Script::status && script != Script::list;
     std::lock_guard lock(m_mutex);
     argv[1] = m_sha[index];
-    auto send = [&] { return timeout_ms > 0 ? m_conn.command(argv, timeout_ms) : m_conn.command(argv); };
+    auto send = [&] { return m_conn.command(argv, redis_detail::CallOptions{timeout_ms, writes}); };
     Reply r = send();
-    if (redis_detail::is_noscript(*r)) {
+    // A replica promoted by a failover starts with an empty script cache: load there too.
+    for (int reload = 0; reload < 3 && redis_detail::is_noscript(*r); ++reload) {
       Reply loaded = m_conn.command({"SCRIPT", "LOAD", redis_detail::script_source(script)});
       m_conn.check(*loaded);
       m_sha[index] = str(*loaded);

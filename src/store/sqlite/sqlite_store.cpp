@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -371,6 +372,7 @@ public:
     for (const Task& t : tasks) {
       validate_for_add(t);
     }
+    check_no_dependency_cycle(tasks);
     bool wake = false;
     auto outcomes = write_tx([&] {
       std::vector<AddOutcome> out;
@@ -531,15 +533,7 @@ public:
             .bind(3, id)
             .run();
       }
-      for (const auto& dependent : dependents_locked(id)) {
-        query("UPDATE tasks SET unmet = unmet - 1 WHERE id = ?1 AND unmet > 0").bind(1, dependent).run();
-        auto q = query("UPDATE tasks SET qstate = 1, seq = ?2 WHERE id = ?1 AND status = 'pending' AND qstate = 3 "
-                       "AND unmet = 0");
-        q.bind(1, dependent).bind(2, next_seq_locked()).run();
-        if (sqlite3_changes(m_db) > 0) {
-          wake = true;
-        }
-      }
+      wake |= refresh_dependents_locked(id, now);
       return LeaseResult::ok;
     });
     if (wake) {
@@ -810,6 +804,131 @@ public:
     });
   }
 
+  void export_tasks(const std::function<void(std::span<const Task>)>& sink, std::size_t page_size) override {
+    if (page_size == 0) {
+      throw InputError("export_tasks: page_size must be at least 1");
+    }
+    // Keyset pages (id > last id), each read under the lock and handed over after it
+    // is released, so a slow sink never stalls the workers of this process. Each task
+    // is consistent; the export as a whole is not one point in time, which the
+    // import's compare-and-set guard makes harmless.
+    std::string after;
+    std::vector<Task> page;
+    page.reserve(std::min<std::size_t>(page_size, 5000));
+    for (;;) {
+      page.clear();
+      {
+        std::lock_guard lock(m_mutex);
+        auto q = query(fmt::format("SELECT {} FROM tasks WHERE id > ?1 ORDER BY id LIMIT ?2", k_task_columns));
+        q.bind(1, after).bind(2, static_cast<std::int64_t>(std::min<std::size_t>(page_size, INT64_MAX)));
+        while (q.step()) {
+          page.push_back(read_task(q));
+        }
+      }
+      if (page.empty()) {
+        return;
+      }
+      after = page.back().id;
+      sink(std::span<const Task>(page));
+      if (page.size() < page_size) {
+        return;
+      }
+    }
+  }
+
+  std::size_t import_tasks(std::span<const TaskImport> items) override {
+    for (const auto& item : items) {
+      validate_for_import(item.task);
+    }
+    std::size_t installed = write_tx([&] {
+      std::size_t n = 0;
+      Millis now = now_ms();
+      for (const auto& item : items) {
+        if (import_one_locked(item, now)) {
+          ++n;
+        }
+      }
+      return n;
+    });
+    if (installed > 0) {
+      // Whatever was installed may be claimable now, or change when the next lease
+      // expires or backoff ends: every waiter re-checks.
+      touch_wake();
+    }
+    return installed;
+  }
+
+  void import_machine(const MachineInfo& machine) override {
+    if (machine.machine_id.empty()) {
+      throw InputError("import_machine: field 'machine_id' must not be empty");
+    }
+    write_tx([&] {
+      query("INSERT INTO machines(machine_id, profile, queues, hardware, last_seen_ms, tasks_done, cpu_hours, "
+            "gpu_hours, wall_hours) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(machine_id) DO UPDATE "
+            "SET profile = excluded.profile, queues = excluded.queues, hardware = excluded.hardware, "
+            "last_seen_ms = excluded.last_seen_ms, tasks_done = excluded.tasks_done, cpu_hours = excluded.cpu_hours, "
+            "gpu_hours = excluded.gpu_hours, wall_hours = excluded.wall_hours")
+          .bind(1, machine.machine_id)
+          .bind(2, machine.profile)
+          .bind(3, Json(machine.queues).dump())
+          .bind(4, machine.hardware.dump())
+          .bind(5, machine.last_seen_ms)
+          .bind(6, machine.tasks_done)
+          .bind(7, machine.cpu_hours)
+          .bind(8, machine.gpu_hours)
+          .bind(9, machine.wall_hours)
+          .run();
+    });
+  }
+
+  bool reroute(const std::string& id, const std::string& queue) override {
+    if (!is_known_queue(queue)) {
+      throw InputError(fmt::format("reroute: field 'queue' is '{}'; expected one of the six queues ({})", queue,
+                                   known_queues_text()));
+    }
+    bool claimable = false;
+    bool moved = write_tx([&] {
+      std::int64_t qstate = 0;
+      {
+        auto q = query("SELECT qstate FROM tasks WHERE id = ?1 AND status = 'pending'");
+        q.bind(1, id);
+        if (!q.step()) {
+          return false;
+        }
+        qstate = q.i64(0);
+      }
+      // priority and seq stay, so the task takes the same place in the new queue's
+      // (queue, priority, seq) order as it had in the old one.
+      query("UPDATE tasks SET queue = ?2 WHERE id = ?1").bind(1, id).bind(2, queue).run();
+      claimable = qstate == k_ready || qstate == k_delayed;
+      return true;
+    });
+    if (claimable) {
+      touch_wake();
+    }
+    return moved;
+  }
+
+  void persist() override {
+    std::lock_guard lock(m_mutex);
+    int rc = sqlite3_wal_checkpoint_v2(m_db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    if (is_busy(rc)) {
+      // Another process still reads an old snapshot, so the log cannot be restarted;
+      // FULL still copies every committed frame into the database file and syncs it.
+      rc = sqlite3_wal_checkpoint_v2(m_db, nullptr, SQLITE_CHECKPOINT_FULL, nullptr, nullptr);
+    }
+    if (rc != SQLITE_OK) {
+      std::string why = sqlite3_errmsg(m_db);
+      std::string msg = fmt::format("sqlite '{}': persist: WAL checkpoint did not complete: {}{}", m_path.string(),
+                                    why, is_busy(rc) ? " (another process held the database past the busy timeout)"
+                                                     : "");
+      if (is_busy(rc) || (rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL) {
+        throw StoreUnavailable(msg);
+      }
+      throw InternalError(msg);
+    }
+  }
+
   void ping() override {
     std::lock_guard lock(m_mutex);
     auto q = query("SELECT count(*) FROM meta");
@@ -1016,7 +1135,9 @@ private:
 
   DependencyState dependency_state_locked(const std::string& id) {
     DependencyState ds;
-    auto q = query("SELECT t.id, t.status, t.blocked_reason FROM deps d JOIN tasks t ON t.id = d.dep_id "
+    // LEFT JOIN: an imported task may name a dependency that is not here yet (it
+    // arrives with a later sync); it counts as unmet, with no reason to block.
+    auto q = query("SELECT d.dep_id, t.status, t.blocked_reason FROM deps d LEFT JOIN tasks t ON t.id = d.dep_id "
                    "WHERE d.task_id = ?1");
     q.bind(1, id);
     while (q.step()) {
@@ -1097,9 +1218,26 @@ private:
           .bind(2, *cached_result)
           .bind(3, now)
           .run();
+      // Imported tasks may already wait on this id.
+      wake |= refresh_dependents_locked(t.id, now);
       return AddOutcome::cached;
     }
-    wake |= enqueue_or_wait_locked(t.id, true);
+    if (enqueue_or_wait_locked(t.id, true)) {
+      wake = true;
+    } else {
+      // Blocked from the start: imported tasks that already wait on this id follow it.
+      std::optional<std::string> reason;
+      {
+        auto q = query("SELECT blocked_reason FROM tasks WHERE id = ?1 AND status = 'blocked'");
+        q.bind(1, t.id);
+        if (q.step()) {
+          reason = q.text(0);
+        }
+      }
+      if (reason) {
+        block_dependents_locked(t.id, *reason);
+      }
+    }
     return AddOutcome::added;
   }
 
@@ -1128,6 +1266,218 @@ private:
         .bind(2, next_seq_locked())
         .run();
     return true;
+  }
+
+  // A pending task with every dependency completed: parked until not_before if that
+  // is in the future, else queued with a new sequence number.
+  void make_ready_locked(const std::string& id, Millis not_before, Millis now) {
+    bool due = not_before <= now;
+    query("UPDATE tasks SET status = 'pending', qstate = ?2, unmet = 0, seq = ?3, not_before_ms = ?4 WHERE id = ?1")
+        .bind(1, id)
+        .bind(2, static_cast<int>(due ? k_ready : k_delayed))
+        .bind(3, next_seq_locked())
+        .bind(4, due ? std::int64_t{0} : not_before)
+        .run();
+  }
+
+  // `id` changed status: each dependent's unmet count is recomputed from the deps table
+  // (not kept as a counter: imports bring ids in any order, and a dependency may even
+  // go back from completed), and a pending dependent enters or leaves the queue to
+  // match. True when any became ready or delayed.
+  bool refresh_dependents_locked(const std::string& id, Millis now) {
+    bool ready = false;
+    for (const auto& dependent : dependents_locked(id)) {
+      std::string status;
+      std::int64_t qstate = 0;
+      Millis not_before = 0;
+      {
+        auto q = query("SELECT status, qstate, not_before_ms FROM tasks WHERE id = ?1");
+        q.bind(1, dependent);
+        if (!q.step()) {
+          continue;
+        }
+        status = q.text(0);
+        qstate = q.i64(1);
+        not_before = q.i64(2);
+      }
+      std::int64_t unmet = dependency_state_locked(dependent).unmet;
+      if (status == "pending" && unmet == 0 && qstate != k_ready && qstate != k_delayed) {
+        make_ready_locked(dependent, not_before, now);
+        ready = true;
+      } else if (status == "pending" && unmet > 0) {
+        query("UPDATE tasks SET qstate = 3, unmet = ?2 WHERE id = ?1").bind(1, dependent).bind(2, unmet).run();
+      } else {
+        query("UPDATE tasks SET unmet = ?2 WHERE id = ?1").bind(1, dependent).bind(2, unmet).run();
+      }
+    }
+    return ready;
+  }
+
+  void validate_for_import(const Task& t) const {
+    if (auto why = id_problem(t.id); !why.empty()) {
+      throw InputError(fmt::format("import_tasks: task field 'id': '{}' {}", t.id, why));
+    }
+    if (t.task_type.empty()) {
+      throw InputError(fmt::format("import_tasks: task '{}': field 'task_type' must not be empty", t.id));
+    }
+    if (!is_known_queue(t.queue)) {
+      throw InputError(fmt::format("import_tasks: task '{}': field 'queue' is '{}'; expected one of the six "
+                                   "queues ({})",
+                                   t.id, t.queue, known_queues_text()));
+    }
+    if (t.max_attempts < 1) {
+      throw InputError(fmt::format("import_tasks: task '{}': field 'max_attempts' must be at least 1, got {}", t.id,
+                                   t.max_attempts));
+    }
+  }
+
+  // One TaskImport: the guard, then the whole row and its deps rows, then the derived
+  // state its status implies (docs/store-semantics.md, "Sync operations").
+  bool import_one_locked(const TaskImport& item, Millis now) {
+    const Task& t = item.task;
+    std::optional<std::string> old_status;
+    {
+      auto q = query("SELECT status, attempts FROM tasks WHERE id = ?1");
+      q.bind(1, t.id);
+      if (q.step()) {
+        old_status = q.text(0);
+        if (!item.expected_status || *old_status != to_string(*item.expected_status) ||
+            q.i64(1) != item.expected_attempts) {
+          return false;
+        }
+      } else if (item.expected_status) {
+        return false;
+      }
+    }
+
+    // An upsert, not INSERT OR REPLACE: the rowid (list() order) of a known task stays.
+    std::string token = t.status == TaskStatus::running ? random_hex(32) : std::string();
+    {
+      auto q = query(
+          "INSERT INTO tasks(id, name, task_type, queue, priority, config, depends_on, estimated_hours, requires_gpu, "
+          "min_gpu_memory, min_cpu_cores, min_memory, expected_value, created_at, max_attempts, timeout_s, extra, "
+          "cache_key, status, qstate, seq, unmet, token, attempts, machine_id, progress, progress_message, error, "
+          "result, cached, blocked_reason, enqueued_at_ms, started_at_ms, finished_at_ms, lease_expires_ms, "
+          "not_before_ms, trimmed, wall_seconds, cpu_seconds, gpu_seconds) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+          "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, 0, 0, 0, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, "
+          "?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
+          "task_type = excluded.task_type, queue = excluded.queue, priority = excluded.priority, "
+          "config = excluded.config, depends_on = excluded.depends_on, estimated_hours = excluded.estimated_hours, "
+          "requires_gpu = excluded.requires_gpu, min_gpu_memory = excluded.min_gpu_memory, "
+          "min_cpu_cores = excluded.min_cpu_cores, min_memory = excluded.min_memory, "
+          "expected_value = excluded.expected_value, created_at = excluded.created_at, "
+          "max_attempts = excluded.max_attempts, timeout_s = excluded.timeout_s, extra = excluded.extra, "
+          "cache_key = excluded.cache_key, status = excluded.status, qstate = 0, seq = 0, unmet = 0, "
+          "token = excluded.token, attempts = excluded.attempts, machine_id = excluded.machine_id, "
+          "progress = excluded.progress, progress_message = excluded.progress_message, error = excluded.error, "
+          "result = excluded.result, cached = excluded.cached, blocked_reason = excluded.blocked_reason, "
+          "enqueued_at_ms = excluded.enqueued_at_ms, started_at_ms = excluded.started_at_ms, "
+          "finished_at_ms = excluded.finished_at_ms, lease_expires_ms = excluded.lease_expires_ms, "
+          "not_before_ms = excluded.not_before_ms, trimmed = excluded.trimmed, wall_seconds = excluded.wall_seconds, "
+          "cpu_seconds = excluded.cpu_seconds, gpu_seconds = excluded.gpu_seconds");
+      q.bind(1, t.id)
+          .bind(2, t.name)
+          .bind(3, t.task_type)
+          .bind(4, t.queue)
+          .bind(5, static_cast<int>(t.priority))
+          .bind(6, t.config.dump())
+          .bind(7, Json(t.depends_on).dump())
+          .bind(8, t.estimated_hours)
+          .bind(9, t.requires_gpu)
+          .bind(10, t.min_gpu_memory)
+          .bind(11, t.min_cpu_cores)
+          .bind(12, t.min_memory)
+          .bind(13, t.expected_value)
+          .bind(14, t.created_at)
+          .bind(15, t.max_attempts)
+          .bind(16, t.timeout_s)
+          .bind(17, (t.extra.is_object() ? t.extra : Json::object()).dump())
+          .bind(18, cache_key(t))
+          .bind(19, to_string(t.status))
+          .bind(20, token)
+          .bind(21, t.attempts)
+          .bind(22, t.machine_id)
+          .bind(23, t.progress)
+          .bind(24, t.progress_message)
+          .bind(25, t.error);
+      if (t.result.is_null()) {
+        q.bind_null(26);
+      } else {
+        q.bind(26, t.result.dump());
+      }
+      q.bind(27, t.cached)
+          .bind(28, t.blocked_reason)
+          .bind(29, t.enqueued_at_ms)
+          .bind(30, t.started_at_ms)
+          .bind(31, t.finished_at_ms)
+          .bind(32, t.lease_expires_ms)
+          .bind(33, t.not_before_ms)
+          .bind(34, t.trimmed)
+          .bind(35, t.wall_seconds)
+          .bind(36, t.cpu_seconds)
+          .bind(37, t.gpu_seconds);
+      q.run();
+    }
+    query("DELETE FROM deps WHERE task_id = ?1").bind(1, t.id).run();
+    for (const auto& d : t.depends_on) {
+      query("INSERT OR IGNORE INTO deps(dep_id, task_id) VALUES (?1, ?2)").bind(1, d).bind(2, t.id).run();
+    }
+
+    switch (t.status) {
+    case TaskStatus::pending: {
+      // Dependencies first (missing ids wait for a later sync), then the backoff.
+      std::int64_t unmet = dependency_state_locked(t.id).unmet;
+      if (unmet > 0) {
+        query("UPDATE tasks SET qstate = 3, unmet = ?2 WHERE id = ?1").bind(1, t.id).bind(2, unmet).run();
+      } else {
+        make_ready_locked(t.id, t.not_before_ms, now);
+      }
+      break;
+    }
+    case TaskStatus::completed:
+      if (m_options.enable_caching && !t.cached && !t.trimmed && !t.result.is_null()) {
+        // A cache entry whose source is still a usable completed task stays: the
+        // first result wins, as on the machine that computed it.
+        query("INSERT INTO cache(task_type, cache_key, task_id) VALUES (?1, ?2, ?3) "
+              "ON CONFLICT(task_type, cache_key) DO UPDATE SET task_id = excluded.task_id WHERE NOT EXISTS "
+              "(SELECT 1 FROM tasks s WHERE s.id = cache.task_id AND s.status = 'completed' AND s.trimmed = 0 "
+              "AND s.result IS NOT NULL)")
+            .bind(1, t.task_type)
+            .bind(2, cache_key(t))
+            .bind(3, t.id)
+            .run();
+      }
+      break;
+    case TaskStatus::running: // the lease index is the status column; only reclaim ends it
+    case TaskStatus::failed:
+    case TaskStatus::cancelled:
+    case TaskStatus::blocked:
+      break;
+    }
+
+    refresh_dependents_locked(t.id, now);
+    if (t.status == TaskStatus::failed) {
+      block_dependents_locked(t.id, fmt::format("dependency '{}' failed", t.id));
+    } else if (t.status == TaskStatus::cancelled) {
+      block_dependents_locked(t.id, fmt::format("dependency '{}' was cancelled", t.id));
+    } else if (t.status == TaskStatus::blocked) {
+      block_dependents_locked(t.id, t.blocked_reason.empty() ? fmt::format("dependency '{}' is blocked", t.id)
+                                                             : t.blocked_reason);
+    } else if (old_status && (*old_status == "failed" || *old_status == "cancelled" || *old_status == "blocked")) {
+      unblock_dependents_locked(t.id);
+    }
+    return true;
+  }
+
+  static std::string known_queues_text() {
+    std::string out;
+    for (auto queue : k_queues) {
+      if (!out.empty()) {
+        out += ", ";
+      }
+      out += queue;
+    }
+    return out;
   }
 
   void requeue_delayed_locked(const std::string& id, Millis not_before, Millis now) {

@@ -3,13 +3,21 @@
 // line that is JSON is the result, stderr goes to the log. Memory stays bounded
 // however much the program prints: only the current line, the last JSON line and a
 // short stderr tail are kept.
+//
+// Policy (docs/security.md): whoever can submit tasks can run programs on the workers,
+// so EXEC_ALLOWED lists the programs a worker accepts (empty: any in development,
+// none in production); the program sees only a documented base environment plus what
+// the task names (never the worker's secrets); it runs in a folder inside DATA_DIR.
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <poll.h>
 #include <spawn.h>
@@ -24,8 +32,7 @@
 
 #include "tasks/builtin/builtin.hpp"
 #include "util/error.hpp"
-
-extern char** environ;
+#include "util/json_limits.hpp"
 
 namespace nfl::builtin {
 namespace {
@@ -38,10 +45,15 @@ constexpr std::size_t k_max_argv = 4096;
 constexpr auto k_kill_grace = std::chrono::seconds(5);   // SIGTERM, then SIGKILL
 constexpr auto k_drain_after_exit = std::chrono::seconds(1);
 
+// Passed through from the worker's environment when set; nothing else is inherited.
+constexpr std::array<const char*, 9> k_base_environment = {"PATH", "HOME",    "LANG", "LC_ALL", "LC_CTYPE",
+                                                           "TZ",   "TMPDIR", "USER", "LOGNAME"};
+constexpr const char* k_default_path = "/usr/local/bin:/usr/bin:/bin";
+
 struct ExecSpec {
   std::vector<std::string> argv;
   std::vector<std::pair<std::string, std::string>> env;
-  std::string cwd;
+  std::string cwd; // relative to DATA_DIR; empty: the task's artifact folder
 };
 
 bool valid_env_name(const std::string& name) {
@@ -80,6 +92,10 @@ ExecSpec parse_spec(const Json& config) {
       if (!valid_env_name(name)) {
         throw InputError("config.env: variable name '" + name + "'; expected [A-Za-z_][A-Za-z0-9_]*");
       }
+      // The dynamic loader's variables would run any code inside an allowed program.
+      if (name.rfind("LD_", 0) == 0) {
+        throw InputError("config.env." + name + ": the dynamic loader's LD_* variables are not allowed");
+      }
       if (!value.is_string() || value.get_ref<const std::string&>().find('\0') != std::string::npos) {
         throw InputError("config.env." + name + ": expected a string without NUL bytes");
       }
@@ -88,9 +104,17 @@ ExecSpec parse_spec(const Json& config) {
   }
   if (auto cwd = config.find("cwd"); cwd != config.end()) {
     if (!cwd->is_string() || cwd->get_ref<const std::string&>().empty()) {
-      throw InputError("config.cwd: expected a non-empty directory path");
+      throw InputError("config.cwd: expected a non-empty directory path relative to DATA_DIR");
     }
-    spec.cwd = cwd->get<std::string>();
+    const std::filesystem::path rel(cwd->get<std::string>());
+    bool escapes = rel.is_absolute() || rel.native().find('\0') != std::string::npos;
+    for (const auto& part : rel) {
+      escapes = escapes || part == "..";
+    }
+    if (escapes) {
+      throw InputError("config.cwd: '" + rel.string() + "'; expected a folder relative to DATA_DIR without '..'");
+    }
+    spec.cwd = rel.string();
   }
   return spec;
 }
@@ -178,27 +202,99 @@ private:
   bool m_overflow = false;
 };
 
+// The base (k_base_environment), then the task's config.env, then the NFL_* variables,
+// later ones replacing earlier ones of the same name. The worker's own environment
+// (REDIS_PASSWORD, DASHBOARD_TOKEN, cloud credentials ...) never reaches the program.
 std::vector<std::string> child_environment(const ExecSpec& spec, const TaskContext& ctx) {
-  std::vector<std::pair<std::string, std::string>> extra = {
-      {"NFL_TASK_ID", ctx.task.id},
-      {"NFL_DATA_DIR", ctx.data_dir.string()},
-      {"NFL_ARTIFACT_DIR", ctx.artifact_dir.string()},
-      {"NFL_CHECKPOINT_DIR", ctx.checkpoint_dir.string()},
-  };
-  extra.insert(extra.end(), spec.env.begin(), spec.env.end());
-  std::vector<std::string> out;
-  for (char** e = environ; e && *e; ++e) {
-    std::string_view entry(*e);
-    auto name = entry.substr(0, entry.find('='));
-    bool overridden = std::any_of(extra.begin(), extra.end(), [&](const auto& kv) { return kv.first == name; });
-    if (!overridden) {
-      out.emplace_back(entry);
+  std::map<std::string, std::string> env;
+  for (const char* name : k_base_environment) {
+    if (const char* value = std::getenv(name)) {
+      env[name] = value;
     }
   }
-  for (const auto& [name, value] : extra) {
+  env.try_emplace("PATH", k_default_path);
+  for (const auto& [name, value] : spec.env) {
+    env[name] = value;
+  }
+  env["NFL_TASK_ID"] = ctx.task.id;
+  env["NFL_DATA_DIR"] = ctx.data_dir.string();
+  env["NFL_ARTIFACT_DIR"] = ctx.artifact_dir.string();
+  env["NFL_CHECKPOINT_DIR"] = ctx.checkpoint_dir.string();
+  std::vector<std::string> out;
+  for (const auto& [name, value] : env) {
     out.push_back(name + "=" + value);
   }
   return out;
+}
+
+bool inside(const std::filesystem::path& path, const std::filesystem::path& folder) {
+  auto [f, p] = std::mismatch(folder.begin(), folder.end(), path.begin(), path.end());
+  return f == folder.end();
+}
+
+// The folder the program starts in: config.cwd under DATA_DIR, else the task's
+// artifact folder; symbolic links may not lead it out of DATA_DIR.
+std::filesystem::path working_directory(const ExecSpec& spec, const TaskContext& ctx) {
+  if (ctx.data_dir.empty()) {
+    throw TaskFailure("exec: no DATA_DIR to run in", false);
+  }
+  auto dir = spec.cwd.empty() ? ctx.artifact_dir : ctx.data_dir / spec.cwd;
+  if (dir.empty()) {
+    dir = ctx.data_dir;
+  }
+  const auto data = std::filesystem::weakly_canonical(std::filesystem::absolute(ctx.data_dir));
+  const auto real = std::filesystem::weakly_canonical(std::filesystem::absolute(dir));
+  if (!inside(real, data)) {
+    throw TaskFailure(fmt::format("exec: config.cwd '{}' leads to '{}', outside DATA_DIR '{}'", spec.cwd,
+                                  real.string(), data.string()),
+                      false);
+  }
+  return real;
+}
+
+// The program to start, checked against EXEC_ALLOWED. A bare name is looked up in
+// the base PATH here, so the path that was checked is the path that runs.
+std::string program_path(const ExecSpec& spec, const TaskContext& ctx, const std::filesystem::path& cwd) {
+  const std::string& program = spec.argv[0];
+  const auto& allowed = ctx.config.exec_allowed;
+  if (allowed.empty()) {
+    if (ctx.config.environment == "production") {
+      throw TaskFailure("exec: disabled on this worker: EXEC_ALLOWED is empty and NFL_ANALYTICS_ENV=production; "
+                        "list the programs exec tasks may run in EXEC_ALLOWED",
+                        false);
+    }
+    return program; // development: posix_spawnp searches PATH for a bare name
+  }
+  std::filesystem::path found;
+  if (program.find('/') != std::string::npos) {
+    found = cwd / program; // an absolute program path replaces cwd
+  } else {
+    const char* path_env = std::getenv("PATH");
+    std::string search = path_env ? path_env : k_default_path;
+    for (std::size_t start = 0; start <= search.size();) {
+      auto end = std::min(search.find(':', start), search.size());
+      auto candidate = std::filesystem::path(search.substr(start, end - start)) / program;
+      if (candidate.is_absolute() && ::access(candidate.c_str(), X_OK) == 0) {
+        found = candidate;
+        break;
+      }
+      start = end + 1;
+    }
+    if (found.empty()) {
+      throw TaskFailure("exec: program '" + program + "' not found (config.argv[0], searched PATH)", false);
+    }
+  }
+  std::error_code ec;
+  const auto real = std::filesystem::weakly_canonical(found, ec);
+  for (const auto& entry : allowed) {
+    std::error_code entry_ec;
+    if (!ec && real == std::filesystem::weakly_canonical(entry, entry_ec) && !entry_ec) {
+      return real.string();
+    }
+  }
+  throw TaskFailure(fmt::format("exec: program '{}' ({}) is not in EXEC_ALLOWED on this worker", program,
+                                ec ? found.string() : real.string()),
+                    false);
 }
 
 // Blocks SIGPIPE in this thread while we write to the child's stdin, so a child that
@@ -227,6 +323,14 @@ private:
 };
 
 pid_t spawn(const ExecSpec& spec, const TaskContext& ctx, int in_fd, int out_fd, int err_fd) {
+  // The worker creates these folders lazily; a program is promised both exist.
+  for (const auto* dir : {&ctx.artifact_dir, &ctx.checkpoint_dir}) {
+    if (!dir->empty()) {
+      std::filesystem::create_directories(*dir);
+    }
+  }
+  const std::filesystem::path cwd = working_directory(spec, ctx);
+  const std::string program = program_path(spec, ctx, cwd);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
@@ -234,9 +338,7 @@ pid_t spawn(const ExecSpec& spec, const TaskContext& ctx, int in_fd, int out_fd,
   posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
   // Store sockets and other tasks' pipes must not leak into the program.
   posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-  if (!spec.cwd.empty()) {
-    posix_spawn_file_actions_addchdir_np(&fa, spec.cwd.c_str());
-  }
+  posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t empty;
@@ -257,12 +359,6 @@ pid_t spawn(const ExecSpec& spec, const TaskContext& ctx, int in_fd, int out_fd,
     argv.push_back(const_cast<char*>(a.c_str()));
   }
   argv.push_back(nullptr);
-  // The worker creates these folders lazily; a program is promised both exist.
-  for (const auto* dir : {&ctx.artifact_dir, &ctx.checkpoint_dir}) {
-    if (!dir->empty()) {
-      std::filesystem::create_directories(*dir);
-    }
-  }
   auto env_strings = child_environment(spec, ctx);
   std::vector<char*> envp;
   for (auto& e : env_strings) {
@@ -272,13 +368,13 @@ pid_t spawn(const ExecSpec& spec, const TaskContext& ctx, int in_fd, int out_fd,
 
   pid_t pid = -1;
   // posix_spawnp searches PATH only for names without '/'.
-  int rc = ::posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), envp.data());
+  int rc = ::posix_spawnp(&pid, program.c_str(), &fa, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (rc == ENOENT) {
     throw TaskFailure("exec: program '" + spec.argv[0] + "' not found (config.argv[0]" +
                           (spec.argv[0].find('/') == std::string::npos ? ", searched PATH)" : ")") +
-                          (spec.cwd.empty() ? "" : " or config.cwd '" + spec.cwd + "' does not exist"),
+                          " or the folder '" + cwd.string() + "' does not exist",
                       false);
   }
   if (rc == EACCES) {
@@ -525,7 +621,11 @@ Json run(TaskContext& ctx) {
     }
     return Json::object();
   }
-  return Json::parse(*last_json);
+  try {
+    return parse_json_bounded(*last_json, "exec: the result line");
+  } catch (const InputError& e) {
+    throw TaskFailure(e.what(), false); // Json::accept took it, but the store must not
+  }
 }
 
 } // namespace

@@ -2,7 +2,8 @@
   Adds a batch of tasks atomically (one call per TaskStore::add).
   Validates every dependency first and writes nothing if one is missing.
   An existing id is left untouched. With caching on, a task whose type and cache key
-  match a completed task's (cache:<type>:<hash>) is stored completed with that result.
+  match a completed task's (cache:<type>:<hash>) is stored completed with that result,
+  and tasks already waiting on its id (imported before it by folder sync) are released.
 
   Input:
     KEYS[1..24] core keys (includes/core_keys.lua)
@@ -23,6 +24,7 @@
 -- @include core_keys.lua
 -- @include task_keys.lua
 -- @include enqueue.lua
+-- @include dependents.lua
 
 local k = core_keys(KEYS)
 local prefix, now, caching, n = ARGV[1], tonumber(ARGV[2]), ARGV[3] == '1', tonumber(ARGV[4])
@@ -86,6 +88,8 @@ for i = 1, n do
       redis.call('HSET', tk, unpack(fields))
       redis.call('SADD', k.status.completed, id)
       redis.call('ZADD', k.finished, int(now), id)
+      -- Tasks imported by folder sync may already wait on this id (dependents:<id>).
+      release_dependents(k, prefix, id, now)
       outcomes[i] = 2
     else
       local unmet, reason = 0, nil
@@ -111,13 +115,13 @@ for i = 1, n do
       redis.call('SADD', k.status[status], id)
       if not reason and unmet == 0 then
         enqueue_quiet(k, tk, id, now, queue, prio)
-        woken[queue] = true
+        woken[queue] = (woken[queue] or 0) + 1
       end
       outcomes[i] = 0
     end
   end
 end
-for queue in pairs(woken) do
-  wake_queue(k, queue)
+for queue, n in pairs(woken) do
+  wake_queue(k, queue, n)
 end
 return {OK, outcomes}

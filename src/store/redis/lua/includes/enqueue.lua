@@ -20,8 +20,11 @@ local function enqueue(k, tk, id, now)
   redis.call('LTRIM', k.wake[fields[1]], 0, 63)
 end
 
--- Wakes waiters of a queue without enqueueing (a delayed retry becomes due later).
-local function wake_queue(k, queue)
-  redis.call('LPUSH', k.wake[queue], '1')
+-- Wakes waiters of a queue without enqueueing (a delayed retry becomes due later);
+-- `n` markers (default 1, at most 64) so a batch of n tasks wakes up to n idle slots.
+local function wake_queue(k, queue, n)
+  for _ = 1, math.min(n or 1, 64) do
+    redis.call('LPUSH', k.wake[queue], '1')
+  end
   redis.call('LTRIM', k.wake[queue], 0, 63)
 end
