@@ -360,12 +360,6 @@ private:
         return rec.assigned;
       }
     }
-    if (!rec.assigned.empty()) {
-      auto it = m_machines.find(rec.assigned);
-      spdlog::debug("sync[{}]: {} assigned to '{}' which is unknown here or does not serve {}; serves [{}]",
-                    m_opt.machine_id, rec.id, rec.assigned, queue,
-                    it == m_machines.end() ? std::string("unknown") : fmt::format("{}", fmt::join(it->second.info.queues, ",")));
-    }
     return rendezvous_owner(rec.id, queue, m_candidates);
   }
 
@@ -645,16 +639,7 @@ private:
 
   void write(const Record& rec) {
     if (!m_replica_out) {
-      SnapshotHeader h;
-      h.machine_id = m_opt.machine_id;
-      m_created = m_hlc.tick();
-      h.created = m_created;
-      h.created_unix_ms = m_now;
-      h.machines = machines_to_publish();
-      SnapshotHeader r = h;
-      r.replica = true;
-      m_publish_out.emplace(h);
-      m_replica_out.emplace(r);
+      open_outputs();
     }
     m_publish_out->add(rec);
     m_replica_out->add(rec);
@@ -726,7 +711,7 @@ private:
 
   void publish() {
     if (!m_replica_out) {
-      write_empty_outputs();
+      open_outputs(); // no task at all: still publish, the stamp is this machine's heartbeat
     }
     m_store.persist();
     fs::create_directories(dumps_dir());
@@ -754,7 +739,8 @@ private:
     }
   }
 
-  void write_empty_outputs() {
+  // The published snapshot and the private replica share one header, stamped now.
+  void open_outputs() {
     m_created = m_hlc.tick();
     SnapshotHeader h;
     h.machine_id = m_opt.machine_id;
