@@ -340,7 +340,8 @@ void hardware_check(Context& ctx, std::vector<Finding>& findings) {
 void sync_checks(const Config& config, std::vector<Finding>& findings) {
   auto dumps = config.data_dir / "machine_dumps";
   std::error_code ec;
-  if (!config.sync_enabled && !std::filesystem::exists(dumps, ec)) {
+  // Off and never used here: nothing to check (DATA_DIR's layout has machine_dumps/ anyway).
+  if (!config.sync_enabled && !std::filesystem::exists(config.state_dir / "sync" / "state.json", ec)) {
     return;
   }
   sync::SyncState state;
