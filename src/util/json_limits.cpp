@@ -46,7 +46,12 @@ nlohmann::json parse_json_bounded(std::string_view text, std::string_view what, 
   if (json_text_depth(text, max_depth) > max_depth) {
     throw InputError(fmt::format("{}: JSON nested deeper than {} levels", what, max_depth));
   }
-  return nlohmann::json::parse(text);
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::out_of_range& e) {
+    // e.g. a number beyond double's range ("1e999"): bad input, not a crash (found by fuzzing).
+    throw InputError(fmt::format("{}: {}", what, e.what()));
+  }
 }
 
 bool valid_utf8(std::string_view text) {
