@@ -1,4 +1,5 @@
 #include "cli_runner.hpp"
+#include "support/process.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -32,30 +33,12 @@ RunResult run_nfl(const std::vector<std::string>& args, const RunOptions& option
   if (!options.cwd.empty()) {
     posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
   }
-  std::vector<std::string> argv_store = {NFL_BINARY};
-  argv_store.insert(argv_store.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_store) {
-    argv.push_back(a.data());
-  }
-  argv.push_back(nullptr);
-  std::vector<std::string> env_store;
-  const char* path = std::getenv("PATH");
-  env_store.push_back(std::string("PATH=") + (path ? path : "/usr/bin:/bin"));
-  if (!options.env.contains("HOME")) {
-    env_store.push_back("HOME=/nonexistent");
-  }
-  for (const auto& [k, v] : options.env) {
-    env_store.push_back(k + "=" + v);
-  }
-  std::vector<char*> envp;
-  for (auto& e : env_store) {
-    envp.push_back(e.data());
-  }
-  envp.push_back(nullptr);
+  std::vector<std::string> argv_strings = {NFL_BINARY};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  ExecVectors exec(std::move(argv_strings), options.env);
 
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  int rc = ::posix_spawn(&pid, exec.argv[0], &actions, nullptr, exec.argv.data(), exec.envp.data());
   posix_spawn_file_actions_destroy(&actions);
   ::close(in_pipe[0]);
   ::close(out_pipe[1]);

@@ -24,6 +24,26 @@ int decode_status(int status) { return WIFSIGNALED(status) ? 128 + WTERMSIG(stat
 
 std::string nfl_binary() { return NFL_BINARY; }
 
+ExecVectors::ExecVectors(std::vector<std::string> argv_strings, const std::map<std::string, std::string>& env)
+    : argv_store(std::move(argv_strings)) {
+  for (auto& a : argv_store) {
+    argv.push_back(a.data());
+  }
+  argv.push_back(nullptr);
+  const char* path = std::getenv("PATH");
+  env_store.push_back(std::string("PATH=") + (path ? path : "/usr/bin:/bin"));
+  if (!env.contains("HOME")) {
+    env_store.push_back("HOME=/nonexistent");
+  }
+  for (const auto& [k, v] : env) {
+    env_store.push_back(k + "=" + v);
+  }
+  for (auto& e : env_store) {
+    envp.push_back(e.data());
+  }
+  envp.push_back(nullptr);
+}
+
 Process::Process(const std::vector<std::string>& argv_in, const SpawnOptions& options) {
   if (argv_in.empty()) {
     throw std::runtime_error("Process: empty argv");
@@ -49,30 +69,12 @@ Process::Process(const std::vector<std::string>& argv_in, const SpawnOptions& op
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 
-  std::vector<std::string> argv_store = argv_in;
-  std::vector<char*> argv;
-  for (auto& a : argv_store) {
-    argv.push_back(a.data());
-  }
-  argv.push_back(nullptr);
-  std::vector<std::string> env_store;
-  const char* path = std::getenv("PATH");
-  env_store.push_back(std::string("PATH=") + (path ? path : "/usr/bin:/bin"));
-  if (!options.env.contains("HOME")) {
-    env_store.push_back("HOME=/nonexistent");
-  }
-  for (const auto& [k, v] : options.env) {
-    env_store.push_back(k + "=" + v);
-  }
-  std::vector<char*> envp;
-  for (auto& e : env_store) {
-    envp.push_back(e.data());
-  }
-  envp.push_back(nullptr);
+  ExecVectors exec(argv_in, options.env);
+  const auto& argv_store = exec.argv_store;
   pid_t pid = -1;
   int rc = argv_store[0].find('/') == std::string::npos
-               ? ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data())
-               : ::posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
+               ? ::posix_spawnp(&pid, exec.argv[0], &actions, &attr, exec.argv.data(), exec.envp.data())
+               : ::posix_spawn(&pid, exec.argv[0], &actions, &attr, exec.argv.data(), exec.envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {

@@ -49,6 +49,19 @@ private:
   std::optional<int> m_exit;
 };
 
+// argv and environment as posix_spawn wants them (NULL-terminated char* arrays), owning
+// their strings. The environment is PATH from this process, HOME=/nonexistent unless
+// `env` names one, then `env`. Built in place: the arrays point into the strings.
+struct ExecVectors {
+  ExecVectors(std::vector<std::string> argv_strings, const std::map<std::string, std::string>& env);
+  ExecVectors(const ExecVectors&) = delete;
+  ExecVectors& operator=(const ExecVectors&) = delete;
+  std::vector<std::string> argv_store;
+  std::vector<std::string> env_store;
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+};
+
 // The nfl-compute binary this build made (NFL_BINARY).
 std::string nfl_binary();
 

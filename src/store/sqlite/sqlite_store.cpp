@@ -280,6 +280,30 @@ double jitter_factor() {
 
 // Wakes waiters in this and other processes: every writer that makes work claimable
 // writes one byte to `<db>.wake`; waiters hold an inotify watch on it.
+// Binds ?1-?17 to the task's definition columns (id, name, task_type, queue, priority,
+// config, depends_on, estimated_hours, requires_gpu, min_gpu_memory, min_cpu_cores,
+// min_memory, expected_value, created_at, max_attempts, timeout_s, extra): shared by
+// add and import, whose statements list those columns first.
+Query& bind_definition(Query& q, const Task& t) {
+  return q.bind(1, t.id)
+      .bind(2, t.name)
+      .bind(3, t.task_type)
+      .bind(4, t.queue)
+      .bind(5, static_cast<int>(t.priority))
+      .bind(6, t.config.dump())
+      .bind(7, Json(t.depends_on).dump())
+      .bind(8, t.estimated_hours)
+      .bind(9, t.requires_gpu)
+      .bind(10, t.min_gpu_memory)
+      .bind(11, t.min_cpu_cores)
+      .bind(12, t.min_memory)
+      .bind(13, t.expected_value)
+      .bind(14, t.created_at)
+      .bind(15, t.max_attempts)
+      .bind(16, t.timeout_s)
+      .bind(17, (t.extra.is_object() ? t.extra : Json::object()).dump());
+}
+
 class WakeWatch {
 public:
   explicit WakeWatch(const fs::path& wake_file) {
@@ -1187,23 +1211,7 @@ private:
           "min_gpu_memory, min_cpu_cores, min_memory, expected_value, created_at, max_attempts, timeout_s, extra, "
           "cache_key, status, enqueued_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
           "?15, ?16, ?17, ?18, 'pending', ?19)");
-      q.bind(1, t.id)
-          .bind(2, t.name)
-          .bind(3, t.task_type)
-          .bind(4, t.queue)
-          .bind(5, static_cast<int>(t.priority))
-          .bind(6, t.config.dump())
-          .bind(7, Json(t.depends_on).dump())
-          .bind(8, t.estimated_hours)
-          .bind(9, t.requires_gpu)
-          .bind(10, t.min_gpu_memory)
-          .bind(11, t.min_cpu_cores)
-          .bind(12, t.min_memory)
-          .bind(13, t.expected_value)
-          .bind(14, t.created_at)
-          .bind(15, t.max_attempts)
-          .bind(16, t.timeout_s)
-          .bind(17, (t.extra.is_object() ? t.extra : Json::object()).dump())
+      bind_definition(q, t)
           .bind(18, key)
           .bind(19, now);
       q.run();
@@ -1375,23 +1383,7 @@ private:
           "finished_at_ms = excluded.finished_at_ms, lease_expires_ms = excluded.lease_expires_ms, "
           "not_before_ms = excluded.not_before_ms, trimmed = excluded.trimmed, wall_seconds = excluded.wall_seconds, "
           "cpu_seconds = excluded.cpu_seconds, gpu_seconds = excluded.gpu_seconds");
-      q.bind(1, t.id)
-          .bind(2, t.name)
-          .bind(3, t.task_type)
-          .bind(4, t.queue)
-          .bind(5, static_cast<int>(t.priority))
-          .bind(6, t.config.dump())
-          .bind(7, Json(t.depends_on).dump())
-          .bind(8, t.estimated_hours)
-          .bind(9, t.requires_gpu)
-          .bind(10, t.min_gpu_memory)
-          .bind(11, t.min_cpu_cores)
-          .bind(12, t.min_memory)
-          .bind(13, t.expected_value)
-          .bind(14, t.created_at)
-          .bind(15, t.max_attempts)
-          .bind(16, t.timeout_s)
-          .bind(17, (t.extra.is_object() ? t.extra : Json::object()).dump())
+      bind_definition(q, t)
           .bind(18, cache_key(t))
           .bind(19, to_string(t.status))
           .bind(20, token)
