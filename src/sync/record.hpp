@@ -46,7 +46,6 @@ struct Record {
     Hlc applied_version;              // the LWW stamps of the state the local store reflects
     Hlc applied_user_version;
     int applied_status = -1; // TaskStatus, -1 none
-    Millis parked_until_ms = 0; // not_before / lease end this machine set for another machine's task
   } local;
 };
 

@@ -155,7 +155,6 @@ void SnapshotWriter::add(const Record& r) {
     put_hlc(m_block, r.local.applied_version);
     put_hlc(m_block, r.local.applied_user_version);
     put_u32(m_block, static_cast<std::uint32_t>(r.local.applied_status + 1));
-    put_u64(m_block, static_cast<std::uint64_t>(r.local.parked_until_ms));
   }
   ++m_records;
   if (m_block.size() >= k_block_target) {
@@ -324,7 +323,6 @@ bool SnapshotReader::next(Record& out) {
     out.local.applied_version = c.hlc();
     out.local.applied_user_version = c.hlc();
     out.local.applied_status = static_cast<int>(c.u32()) - 1;
-    out.local.parked_until_ms = static_cast<Millis>(c.u64());
     if (out.local.applied_status < -1 || out.local.applied_status >= static_cast<int>(k_statuses.size())) {
       throw SnapshotError(fmt::format("record '{}': bad local status", out.id));
     }
