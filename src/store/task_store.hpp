@@ -65,6 +65,12 @@ struct Accounting {
   double gpu_seconds = 0.0;
 };
 
+// What complete_and_claim hands back: the completion's outcome and the next lease.
+struct CompleteAndClaim {
+  LeaseResult completed = LeaseResult::ok;
+  std::optional<Lease> next;
+};
+
 struct TaskFilter {
   std::optional<TaskStatus> status;
   std::optional<std::string> task_type;
@@ -134,6 +140,17 @@ public:
   // and the rejected completion is counted.
   virtual LeaseResult complete(const std::string& id, const std::string& token, const Json& result,
                                const Accounting& accounting) = 0;
+
+  // complete(), then claim(next), in one round trip where the backend can (one script
+  // on Redis, one transaction on SQLite): a worker slot hands in a result and takes its
+  // next task at once. The claim happens whatever the completion's outcome.
+  virtual CompleteAndClaim complete_and_claim(const std::string& id, const std::string& token, const Json& result,
+                                              const Accounting& accounting, const ClaimRequest& next) {
+    CompleteAndClaim out;
+    out.completed = complete(id, token, result, accounting);
+    out.next = claim(next);
+    return out;
+  }
 
   // Records a failed attempt: retried with backoff while attempts < max_attempts and
   // `retryable`, else terminal failed (dependents become blocked).

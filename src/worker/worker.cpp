@@ -9,6 +9,7 @@
 #include <optional>
 #include <stop_token>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -204,11 +205,15 @@ private:
   bool burst_done(StoreHandle& store);
   void slot_loop(int index);
   void supervisor_loop();
-  void run_task(StoreHandle& store, const std::shared_ptr<Running>& running);
-  void finish_complete(StoreHandle& store, const Running& running, Json result, const Accounting& acct,
+  // `next`: where a completion that also claimed (complete_and_claim) leaves the
+  // slot's next lease.
+  void run_task(StoreHandle& store, const std::shared_ptr<Running>& running, std::optional<Lease>& next);
+  bool wants_next_claim();
+  void finish_complete(StoreHandle& store, const Running& running, std::optional<Lease>& next, Json result,
+                       const Accounting& acct,
                        Millis finished_at_ms);
-  bool deliver(TaskStore& store, const Undelivered& u, bool late);
-  void deliver_or_queue(StoreHandle& store, Undelivered u);
+  bool deliver(TaskStore& store, const Undelivered& u, bool late, std::optional<Lease>* next = nullptr);
+  void deliver_or_queue(StoreHandle& store, Undelivered u, std::optional<Lease>* next = nullptr);
   void deliver_backlog(StoreHandle& store);
   bool write_record(const Json& entry);
   void write_held_records();
@@ -375,45 +380,50 @@ void Worker::Impl::slot_loop(int index) {
   StoreHandle store(&m_factory, &m_epoch);
   auto backoff = m_options.backoff_initial;
   const auto req = claim_request();
+  std::optional<Lease> next; // claimed by the last completion (complete_and_claim)
   for (;;) {
-    {
-      // While DATA_DIR cannot take result records, new work would only pile up more.
-      std::unique_lock lock(m_mutex);
-      m_cv.wait(lock, [&] { return m_stage >= 1 || m_claims_over || m_data_ok; });
-      if (m_stage >= 1 || m_claims_over) {
-        return;
+    std::optional<Lease> lease = std::exchange(next, std::nullopt);
+    if (!lease) {
+      {
+        // While DATA_DIR cannot take result records, new work would only pile up more.
+        std::unique_lock lock(m_mutex);
+        m_cv.wait(lock, [&] { return m_stage >= 1 || m_claims_over || m_data_ok; });
+        if (m_stage >= 1 || m_claims_over) {
+          return;
+        }
       }
-    }
-    std::optional<Lease> lease;
-    try {
-      auto timer = m_metrics.time(StoreOp::claim_wait);
-      lease = store.get().claim_wait(req, m_options.idle_wait);
-      store_succeeded();
-      backoff = m_options.backoff_initial;
-    } catch (const StoreUnavailable& e) {
-      if (store_failed(store, e.what())) {
+      try {
+        auto timer = m_metrics.time(StoreOp::claim_wait);
+        lease = store.get().claim_wait(req, m_options.idle_wait);
+        store_succeeded();
+        backoff = m_options.backoff_initial;
+      } catch (const StoreUnavailable& e) {
+        if (store_failed(store, e.what())) {
+          backoff_wait(backoff);
+          backoff = std::min(backoff * 2, m_options.backoff_max);
+        }
+        continue;
+      } catch (const std::exception& e) {
+        spdlog::error("claim failed: {}", e.what());
+        store.reset();
         backoff_wait(backoff);
         backoff = std::min(backoff * 2, m_options.backoff_max);
+        continue;
       }
-      continue;
-    } catch (const std::exception& e) {
-      spdlog::error("claim failed: {}", e.what());
-      store.reset();
-      backoff_wait(backoff);
-      backoff = std::min(backoff * 2, m_options.backoff_max);
-      continue;
-    }
-    if (!lease) {
-      if (m_options.burst && burst_done(store)) {
-        std::lock_guard lock(m_mutex);
-        if (!m_claims_over) {
-          m_claims_over = true;
-          spdlog::info("burst: no claimable work left");
+      if (!lease) {
+        if (m_options.burst && burst_done(store)) {
+          std::lock_guard lock(m_mutex);
+          if (!m_claims_over) {
+            m_claims_over = true;
+            spdlog::info("burst: no claimable work left");
+          }
+          return;
         }
-        return;
+        continue;
       }
-      continue;
     }
+    // A lease from the last completion is handled like a claim that was in flight
+    // when a stop came (below).
     ++m_claimed;
     m_metrics.claims.inc();
     if (lease->task.attempts > 1) {
@@ -439,7 +449,7 @@ void Worker::Impl::slot_loop(int index) {
         running->request(StopReason::shutdown);
       }
     }
-    run_task(store, running);
+    run_task(store, running, next);
     {
       std::lock_guard lock(m_mutex);
       m_running[static_cast<std::size_t>(index)] = nullptr;
@@ -449,7 +459,7 @@ void Worker::Impl::slot_loop(int index) {
   }
 }
 
-void Worker::Impl::run_task(StoreHandle& store, const std::shared_ptr<Running>& running) {
+void Worker::Impl::run_task(StoreHandle& store, const std::shared_ptr<Running>& running, std::optional<Lease>& next) {
   const Task& task = running->lease.task;
   const std::string& token = running->lease.token;
   log_event("task_started", task);
@@ -557,7 +567,7 @@ void Worker::Impl::run_task(StoreHandle& store, const std::shared_ptr<Running>& 
   }
   if (outcome == Outcome::completed) {
     // A result computed is kept even if a timeout or shutdown raced with it.
-    finish_complete(store, *running, std::move(result), acct, finished_at_ms);
+    finish_complete(store, *running, next, std::move(result), acct, finished_at_ms);
     return;
   }
   if (reason == StopReason::timeout) {
@@ -600,8 +610,8 @@ void Worker::Impl::run_task(StoreHandle& store, const std::shared_ptr<Running>& 
                                 {"terminal", !retryable || task.attempts >= task.max_attempts}}});
 }
 
-void Worker::Impl::finish_complete(StoreHandle& store, const Running& running, Json result, const Accounting& acct,
-                                   Millis finished_at_ms) {
+void Worker::Impl::finish_complete(StoreHandle& store, const Running& running, std::optional<Lease>& next, Json result,
+                                   const Accounting& acct, Millis finished_at_ms) {
   const Task& task = running.lease.task;
   Json accounting = {{"wall_seconds", acct.wall_seconds}, {"cpu_seconds", acct.cpu_seconds},
                      {"gpu_seconds", acct.gpu_seconds}};
@@ -628,12 +638,19 @@ void Worker::Impl::finish_complete(StoreHandle& store, const Running& running, J
   } catch (const std::exception& e) {
     spdlog::error("task={} spool note failed: {}", task.id, e.what());
   }
-  deliver_or_queue(store, {Undelivered::Kind::complete, std::move(entry)});
+  deliver_or_queue(store, {Undelivered::Kind::complete, std::move(entry)}, &next);
+}
+
+// Whether a completion should also claim this slot's next task: not while stopping,
+// after a burst ran dry, or while DATA_DIR cannot take result records.
+bool Worker::Impl::wants_next_claim() {
+  std::lock_guard lock(m_mutex);
+  return m_stage == 0 && !m_claims_over && m_data_ok && m_backlog.empty();
 }
 
 // Sends one outcome; true when the store answered (accepted or refused), false when
 // it was unavailable (the caller keeps the outcome for later).
-bool Worker::Impl::deliver(TaskStore& store, const Undelivered& u, bool late) {
+bool Worker::Impl::deliver(TaskStore& store, const Undelivered& u, bool late, std::optional<Lease>* next) {
   const auto& e = u.entry;
   const std::string id = e.at("id").get<std::string>();
   const std::string token = e.at("token").get<std::string>();
@@ -643,6 +660,12 @@ bool Worker::Impl::deliver(TaskStore& store, const Undelivered& u, bool late) {
     const Json& a = record.at("accounting");
     Accounting acct{a.value("wall_seconds", 0.0), a.value("cpu_seconds", 0.0), a.value("gpu_seconds", 0.0)};
     LeaseResult r = [&] {
+      if (next && !late && wants_next_claim()) {
+        auto timer = m_metrics.time(StoreOp::complete_claim);
+        auto both = store.complete_and_claim(id, token, record.at("result"), acct, claim_request());
+        *next = std::move(both.next);
+        return both.completed;
+      }
       auto timer = m_metrics.time(StoreOp::complete);
       return store.complete(id, token, record.at("result"), acct);
     }();
@@ -719,11 +742,11 @@ bool Worker::Impl::deliver(TaskStore& store, const Undelivered& u, bool late) {
   return true;
 }
 
-void Worker::Impl::deliver_or_queue(StoreHandle& store, Undelivered u) {
+void Worker::Impl::deliver_or_queue(StoreHandle& store, Undelivered u, std::optional<Lease>* next) {
   for (int attempt = 0; attempt < 2 && store_ok(); ++attempt) {
     try {
       // A retry may find the first try applied (its answer lost): deliver as late.
-      deliver(store.get(), u, attempt > 0);
+      deliver(store.get(), u, attempt > 0, next);
       store_succeeded();
       return;
     } catch (const StoreUnavailable& e) {

@@ -6,8 +6,8 @@ namespace nfl {
 
 namespace {
 
-constexpr const char* k_op_names[] = {"claim_wait", "renew", "complete", "fail", "release",
-                                      "get",        "heartbeat", "status", "ping"};
+constexpr const char* k_op_names[] = {"claim_wait", "renew",     "complete", "complete_claim", "fail",
+                                      "release",    "get",       "heartbeat", "status",        "ping"};
 static_assert(std::size(k_op_names) == static_cast<std::size_t>(StoreOp::count_));
 
 } // namespace

@@ -11,7 +11,8 @@
 namespace nfl {
 
 // Store calls the worker times, one `op` label each.
-enum class StoreOp { claim_wait, renew, complete, fail, release, get, heartbeat, status, ping, count_ };
+// complete_claim: a completion that also claimed the slot's next task (one call).
+enum class StoreOp { claim_wait, renew, complete, complete_claim, fail, release, get, heartbeat, status, ping, count_ };
 
 class WorkerMetrics {
 public:

@@ -203,6 +203,12 @@ std::unique_ptr<TaskStore> Rig::store() const {
 }
 
 Row audit(const Rig& rig, const std::vector<std::string>& ids) {
+  auto store = rig.store();
+  return audit(rig, ids, *store, rig.data_dir());
+}
+
+Row audit(const Rig& rig, const std::vector<std::string>& ids, TaskStore& store,
+          const std::filesystem::path& data_dir) {
   Row row;
   row.scenario = rig.scenario();
   row.backend = rig.backend_name();
@@ -218,8 +224,8 @@ Row audit(const Rig& rig, const std::vector<std::string>& ids) {
   std::map<std::string, std::vector<Json>> records;
   std::int64_t torn = 0;
   std::error_code ec;
-  if (std::filesystem::exists(rig.data_dir() / "results", ec)) {
-    for (const auto& e : std::filesystem::recursive_directory_iterator(rig.data_dir() / "results")) {
+  if (std::filesystem::exists(data_dir / "results", ec)) {
+    for (const auto& e : std::filesystem::recursive_directory_iterator(data_dir / "results")) {
       if (!e.is_regular_file() || (e.path().extension() != ".jsonl" && e.path().extension() != ".json")) {
         continue;
       }
@@ -236,13 +242,12 @@ Row audit(const Rig& rig, const std::vector<std::string>& ids) {
     }
   }
 
-  auto store = rig.store();
-  auto st = store->status();
+  auto st = store.status();
   row.suppressed = st.rejected_completions;
   TaskFilter f;
   f.limit = ids.size() + 1000;
   std::map<std::string, Task> tasks;
-  for (auto& t : store->list(f)) {
+  for (auto& t : store.list(f)) {
     tasks.emplace(t.id, std::move(t));
   }
   std::set<std::string> submitted(ids.begin(), ids.end());

@@ -111,6 +111,9 @@ struct Row {
 
 // Audits the store and DATA_DIR/results against `ids`.
 Row audit(const Rig& rig, const std::vector<std::string>& ids);
+// The same against another machine's store and its copy of DATA_DIR (folder sync).
+Row audit(const Rig& rig, const std::vector<std::string>& ids, TaskStore& store,
+          const std::filesystem::path& data_dir);
 // Prints the row now and keeps it for the summary table.
 void report(const Row& row);
 // A skipped scenario still gets its row, with the reason.

@@ -229,6 +229,59 @@ TEST_P(StoreConformance, ExpiredLeaseIsReclaimedAndTheDeadHoldersLateCompletionI
   EXPECT_EQ(b->status().counts["completed"], 1);
 }
 
+TEST_P(StoreConformance, CompleteAndClaimRecordsTheResultAndHandsOverTheNextTask) {
+  auto store = open();
+  add(*store, {make_task("first", "analysis:standard", Priority::low), make_task("dependent", "analysis:standard",
+                                                                                Priority::critical, {}, {"first"}),
+               make_task("second", "analysis:standard", Priority::low)});
+  auto first = store->claim(request({"analysis:standard"}, "machine-a"));
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->task.id, "first");
+
+  // The completion releases "dependent" (critical), and the same call claims it: the
+  // claim sees the completion's effects.
+  auto both = store->complete_and_claim("first", first->token, {{"n", 1}}, {0.5, 0.25, 0.0},
+                                        request({"analysis:standard"}, "machine-a"));
+  EXPECT_EQ(both.completed, LeaseResult::ok);
+  ASSERT_TRUE(both.next);
+  EXPECT_EQ(both.next->task.id, "dependent");
+  EXPECT_EQ(both.next->task.status, TaskStatus::running);
+  EXPECT_EQ(both.next->task.attempts, 1);
+  EXPECT_EQ(both.next->task.machine_id, "machine-a");
+  EXPECT_NE(both.next->token, first->token);
+  auto done = store->get("first");
+  EXPECT_EQ(done->status, TaskStatus::completed);
+  EXPECT_EQ(done->result, (Json{{"n", 1}}));
+
+  // A refused completion (stale token) is counted and changes nothing, and the
+  // slot still gets work.
+  auto stale = store->complete_and_claim("first", first->token, {{"n", 2}}, {},
+                                         request({"analysis:standard"}, "machine-a"));
+  EXPECT_EQ(stale.completed, LeaseResult::lease_lost);
+  ASSERT_TRUE(stale.next);
+  EXPECT_EQ(stale.next->task.id, "second");
+  EXPECT_EQ(store->get("first")->result, (Json{{"n", 1}}));
+  EXPECT_EQ(store->status().rejected_completions, 1);
+
+  // The next lease is fenced like any claim's.
+  EXPECT_EQ(store->complete("dependent", both.next->token, {{"n", 3}}, {}), LeaseResult::ok);
+  auto last = store->complete_and_claim("second", stale.next->token, {{"n", 4}}, {},
+                                        request({"analysis:standard"}, "machine-a"));
+  EXPECT_EQ(last.completed, LeaseResult::ok);
+  EXPECT_FALSE(last.next); // nothing left
+  EXPECT_EQ(store->status().counts["completed"], 3);
+  EXPECT_EQ(store->status().counts["running"], 0);
+
+  // An unknown queue in the claim half is the same error as claim()'s, before anything
+  // is written.
+  add(*store, make_task("third"));
+  auto third = store->claim(request({"analysis:standard"}, "machine-a"));
+  ASSERT_TRUE(third);
+  EXPECT_THROW(store->complete_and_claim("third", third->token, {}, {}, request({"no:such"}, "machine-a")),
+               InputError);
+  EXPECT_EQ(store->get("third")->status, TaskStatus::running);
+}
+
 TEST_P(StoreConformance, ReclaimExpiredMovesTasksBackOrFailsThemWhenOutOfAttempts) {
   auto store = open();
   Task retry = make_task("retry_me");

@@ -223,6 +223,15 @@ std::vector<Reply> Connection::pipeline(const std::vector<std::vector<std::strin
       if (m_context->err == REDIS_ERR_IO && what == std::strerror(EAGAIN)) {
         what = fmt::format("no reply within {} ms (timeout)", m_command_timeout_ms);
       }
+      // Redis closes an unauthenticated connection that sends a large request (the
+      // script load) right after its NOAUTH answer: that answer, not the reset, is
+      // what the user must read.
+      for (const auto& earlier : replies) {
+        if (earlier && earlier->type == REDIS_REPLY_ERROR && starts_with(reply_text(*earlier), "NOAUTH")) {
+          m_context.reset();
+          check(*earlier);
+        }
+      }
       connection_failed(what);
     }
     replies.emplace_back(static_cast<redisReply*>(raw));

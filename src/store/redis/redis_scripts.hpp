@@ -7,19 +7,20 @@
 
 namespace nfl::redis_detail {
 
-enum class Script { add, claim, renew, complete, fail, release, requeue, cancel, reclaim, heartbeat, trim, status, list,
-                    import_tasks, import_machine, reroute };
+enum class Script { add, claim, renew, complete, complete_claim, fail, release, requeue, cancel, reclaim, heartbeat, trim,
+                    status, list, import_tasks, import_machine, reroute };
 
 struct ScriptInfo {
   Script script;
   std::string_view file; // under src/store/redis/lua; the number before ".lua" is the key count
 };
 
-inline constexpr std::array<ScriptInfo, 16> k_scripts = {{
+inline constexpr std::array<ScriptInfo, 17> k_scripts = {{
     {Script::add, "add-24.lua"},
     {Script::claim, "claim-24.lua"},
     {Script::renew, "renew-2.lua"},
     {Script::complete, "complete-25.lua"},
+    {Script::complete_claim, "complete-claim-25.lua"},
     {Script::fail, "fail-25.lua"},
     {Script::release, "release-25.lua"},
     {Script::requeue, "requeue-25.lua"},

@@ -108,9 +108,68 @@ std::string to_str(const Fields& f, const std::string& name) {
   return it == f.end() ? std::string() : it->second;
 }
 
+// The task hash's `def`: the definition minus what the hash holds in fields of its own
+// (id, type, queue, prio, max_attempts, deps, config) and minus default values. Every
+// value of a small task's hash then stays under Redis's hash-max-listpack-value (64
+// bytes), so Redis keeps the hash as a listpack: about a quarter of the memory of a
+// hashtable (docs/performance.md, "Redis memory per pending task").
+std::string stored_definition(const Task& t) {
+  static const Json defaults = task_definition_json(Task{});
+  Json def = task_definition_json(t);
+  for (const char* own : {"id", "config", "task_type", "queue", "priority", "max_attempts", "depends_on"}) {
+    def.erase(own);
+  }
+  for (auto it = def.begin(); it != def.end();) {
+    auto d = defaults.find(it.key());
+    if (d != defaults.end() && *d == it.value()) {
+      it = def.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return def.dump();
+}
+
+std::vector<std::string> split_ids(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    std::size_t end = text.find(' ', at);
+    if (end == std::string::npos) {
+      end = text.size();
+    }
+    if (end > at) {
+      out.push_back(text.substr(at, end - at));
+    }
+    at = end + 1;
+  }
+  return out;
+}
+
 Task task_from_fields(const Fields& f) {
   try {
+    // `def` is whole in hashes written before stored_definition (and by import);
+    // the fields of their own agree with it there and complete it here.
     Task t = task_from_json(Json::parse(to_str(f, "def")));
+    if (auto it = f.find("id"); it != f.end()) {
+      t.id = it->second;
+    }
+    if (auto it = f.find("type"); it != f.end()) {
+      t.task_type = it->second;
+    }
+    if (auto it = f.find("prio"); it != f.end()) {
+      const long long prio = std::stoll(it->second);
+      if (prio < 0 || prio >= static_cast<long long>(k_priorities.size())) {
+        throw InternalError(fmt::format("redis: task '{}': field 'prio' is {}; expected 0..4", t.id, prio));
+      }
+      t.priority = static_cast<Priority>(prio);
+    }
+    if (auto it = f.find("max_attempts"); it != f.end()) {
+      t.max_attempts = static_cast<int>(std::stoll(it->second));
+    }
+    if (auto it = f.find("deps"); it != f.end()) {
+      t.depends_on = split_ids(it->second);
+    }
     if (auto it = f.find("config"); it != f.end()) {
       t.config = Json::parse(it->second);
     }
@@ -199,8 +258,6 @@ public:
         }
         deps += d;
       }
-      Json def = task_definition_json(t);
-      def.erase("config");
       args.push_back(t.id);
       args.push_back(t.queue);
       args.push_back(std::to_string(static_cast<int>(t.priority)));
@@ -208,7 +265,7 @@ public:
       args.push_back(cache_key(t));
       args.push_back(std::to_string(t.max_attempts));
       args.push_back(std::move(deps));
-      args.push_back(def.dump());
+      args.push_back(stored_definition(t));
       args.push_back(t.config.dump());
     }
     // A big batch is one script that may run for seconds: allow ~1 ms per task on top
@@ -239,29 +296,33 @@ public:
     if (req.queues.empty()) {
       return std::nullopt;
     }
-    check_queues(req.queues);
-    if (req.lease_ms <= 0) {
-      throw InputError(fmt::format("claim: lease_ms must be positive, got {}", req.lease_ms));
-    }
+    check_claim(req);
     std::string token = random_hex(k_token_chars);
-    std::vector<std::string> args = {m_keys.prefix(),
-                                     std::to_string(now()),
-                                     req.machine_id,
-                                     std::to_string(req.lease_ms),
-                                     token,
-                                     std::to_string(k_claim_batch),
-                                     std::to_string(req.queues.size())};
-    args.insert(args.end(), req.queues.begin(), req.queues.end());
+    std::vector<std::string> args = {m_keys.prefix(), std::to_string(now())};
+    append_claim_args(req, token, args);
     Reply r = run(Script::claim, m_keys.core(), args);
     expect_ok(static_cast<ScriptCode>(integer(element(*r, 0))), Script::claim);
-    if (r->elements < 2) {
-      return std::nullopt;
+    return r->elements < 2 ? std::nullopt : std::optional<Lease>(lease_from(element(*r, 1), std::move(token)));
+  }
+
+  CompleteAndClaim complete_and_claim(const std::string& id, const std::string& token, const Json& result,
+                                      const Accounting& accounting, const ClaimRequest& next) override {
+    if (next.queues.empty()) {
+      return {complete(id, token, result, accounting), std::nullopt};
     }
-    Lease lease;
-    lease.task = task_from_hash(element(*r, 1));
-    lease.token = std::move(token);
-    lease.expires_ms = lease.task.lease_expires_ms;
-    return lease;
+    check_claim(next);
+    std::string next_token = random_hex(k_token_chars);
+    std::vector<std::string> args = {m_keys.prefix(), id, token, std::to_string(now())};
+    append_complete_args(result, accounting, args);
+    append_claim_args(next, next_token, args);
+    Reply r = run(Script::complete_claim, core_with_task(id), args);
+    CompleteAndClaim out;
+    out.completed = lease_result(element(*r, 0), Script::complete_claim);
+    expect_ok(static_cast<ScriptCode>(integer(element(*r, 1))), Script::complete_claim);
+    if (r->elements > 2) {
+      out.next = lease_from(element(*r, 2), std::move(next_token));
+    }
+    return out;
   }
 
   std::optional<Lease> claim_wait(const ClaimRequest& req, std::chrono::milliseconds timeout) override {
@@ -302,9 +363,9 @@ public:
 
   LeaseResult complete(const std::string& id, const std::string& token, const Json& result,
                        const Accounting& accounting) override {
-    Reply r = run(Script::complete, core_with_task(id),
-                  {m_keys.prefix(), id, token, std::to_string(now()), result.dump(), num(accounting.wall_seconds),
-                   num(accounting.cpu_seconds), num(accounting.gpu_seconds), m_options.enable_caching ? "1" : "0"});
+    std::vector<std::string> args = {m_keys.prefix(), id, token, std::to_string(now())};
+    append_complete_args(result, accounting, args);
+    Reply r = run(Script::complete, core_with_task(id), args);
     return lease_result(*r, Script::complete);
   }
 
@@ -772,6 +833,40 @@ private:
     auto info = info_persistence();
     return info["rdb_bgsave_in_progress"] == "1" || info["aof_rewrite_in_progress"] == "1" ||
            info["module_fork_in_progress"] == "1";
+  }
+
+  static void check_claim(const ClaimRequest& req) {
+    check_queues(req.queues);
+    if (req.lease_ms <= 0) {
+      throw InputError(fmt::format("claim: lease_ms must be positive, got {}", req.lease_ms));
+    }
+  }
+
+  // complete's ARGV[5..9]: result, wall/cpu/gpu seconds, caching.
+  void append_complete_args(const Json& result, const Accounting& accounting, std::vector<std::string>& args) const {
+    args.push_back(result.dump());
+    args.push_back(num(accounting.wall_seconds));
+    args.push_back(num(accounting.cpu_seconds));
+    args.push_back(num(accounting.gpu_seconds));
+    args.emplace_back(m_options.enable_caching ? "1" : "0");
+  }
+
+  // claim's ARGV[3..]: machine, lease, token, batch limit, queue count, queues.
+  static void append_claim_args(const ClaimRequest& req, const std::string& token, std::vector<std::string>& args) {
+    args.push_back(req.machine_id);
+    args.push_back(std::to_string(req.lease_ms));
+    args.push_back(token);
+    args.push_back(std::to_string(k_claim_batch));
+    args.push_back(std::to_string(req.queues.size()));
+    args.insert(args.end(), req.queues.begin(), req.queues.end());
+  }
+
+  static Lease lease_from(const redisReply& hash, std::string token) {
+    Lease lease;
+    lease.task = task_from_hash(hash);
+    lease.token = std::move(token);
+    lease.expires_ms = lease.task.lease_expires_ms;
+    return lease;
   }
 
   static void check_queues(const std::vector<std::string>& queues) {

@@ -7,6 +7,8 @@
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -46,6 +48,8 @@ constexpr std::int64_t k_promote_batch = 1000;
 constexpr int k_kept_error_chars = 1024;
 // Without inotify a waiter re-checks this often so another process's add is seen.
 constexpr Millis k_fallback_wait_ms = 100;
+// Starts the blocked_reason of a task on (or behind) a dependency cycle closed by sync.
+constexpr const char* k_cycle_reason = "dependency cycle among ";
 
 // Where a pending task sits. Only `ready` tasks are in the claim index, so a claim
 // never walks past tasks that wait for a backoff or for dependencies.
@@ -332,16 +336,62 @@ public:
     pollfd p{m_fd, POLLIN, 0};
     int rc = ::poll(&p, 1, static_cast<int>(std::clamp<Millis>(ms, 0, 60'000)));
     if (rc > 0) {
-      // Drain so the next wait blocks until a new write.
-      char buf[4096];
-      while (::read(m_fd, buf, sizeof buf) > 0) {
-      }
+      drain(); // so the next wait blocks until a new write
+    }
+  }
+
+  // Forgets changes seen so far (a kept watch collects them while nobody waits).
+  void drain() {
+    char buf[4096];
+    while (m_fd >= 0 && ::read(m_fd, buf, sizeof buf) > 0) {
     }
   }
 
 private:
   int m_fd = -1;
 };
+
+// Connections of one process to one database file take turns through this mutex
+// before BEGIN IMMEDIATE, so the worker's slots queue on a futex instead of polling
+// SQLite's lock; other processes still meet the busy handler below.
+std::shared_ptr<std::mutex> writer_lock_for(const fs::path& db_path) {
+  static std::mutex registry_mutex;
+  static std::map<std::string, std::weak_ptr<std::mutex>> registry;
+  std::error_code ec;
+  auto canonical = fs::weakly_canonical(db_path, ec);
+  const std::string key = ec ? db_path.string() : canonical.string();
+  std::lock_guard lock(registry_mutex);
+  auto& slot = registry[key];
+  auto mutex = slot.lock();
+  if (!mutex) {
+    mutex = std::make_shared<std::mutex>();
+    slot = mutex;
+  }
+  return mutex;
+}
+
+// SQLite's own busy handler sleeps 1, 2, 5, 10 ... 100 ms between tries: right for
+// long writers, but our transactions last tens of microseconds, so a worker process
+// meeting another one's lock waited milliseconds per claim. Yield first, then sleep
+// from 50 µs doubling to 5 ms, up to k_busy_timeout_ms in all.
+int busy_handler(void* started_ns, int tries) {
+  const auto now = std::chrono::steady_clock::now().time_since_epoch();
+  auto& start = *static_cast<std::int64_t*>(started_ns);
+  if (tries == 0) {
+    start = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
+  }
+  const auto waited = std::chrono::nanoseconds(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count() - start);
+  if (waited >= std::chrono::milliseconds(k_busy_timeout_ms)) {
+    return 0;
+  }
+  if (tries < 8) {
+    std::this_thread::yield();
+  } else {
+    const int shift = std::min(tries - 8, 7);
+    std::this_thread::sleep_for(std::chrono::microseconds(std::min(50 << shift, 5000)));
+  }
+  return 1;
+}
 
 class SqliteStore final : public TaskStore {
 public:
@@ -366,7 +416,7 @@ public:
       throw StoreUnavailable(fmt::format("sqlite: cannot open '{}': {}", m_path.string(), msg));
     }
     try {
-      sqlite3_busy_timeout(m_db, k_busy_timeout_ms);
+      sqlite3_busy_handler(m_db, busy_handler, &m_busy_started_ns);
       std::string mode = pragma_text("PRAGMA journal_mode=WAL");
       if (mode != "wal") {
         throw StoreUnavailable(fmt::format(
@@ -414,39 +464,9 @@ public:
   }
 
   std::optional<Lease> claim(const ClaimRequest& req) override {
-    if (req.lease_ms <= 0) {
-      throw InputError(fmt::format("claim: lease_ms must be positive, got {}", req.lease_ms));
-    }
+    check_claim(req);
     std::size_t moved = 0;
-    auto lease = write_tx([&]() -> std::optional<Lease> {
-      Millis now = now_ms();
-      moved += reclaim_locked(now, k_reclaim_batch);
-      moved += promote_due_locked(now);
-      for (const auto& queue : req.queues) {
-        std::string id;
-        {
-          auto q = query("SELECT id FROM tasks WHERE qstate = 1 AND queue = ?1 ORDER BY priority, seq LIMIT 1");
-          q.bind(1, queue);
-          if (!q.step()) {
-            continue;
-          }
-          id = q.text(0);
-        }
-        std::string token = random_hex(32);
-        Millis expires = now + req.lease_ms;
-        query("UPDATE tasks SET status = 'running', qstate = 0, machine_id = ?2, attempts = attempts + 1, "
-              "started_at_ms = ?3, lease_expires_ms = ?4, token = ?5, progress = 0, progress_message = '', "
-              "blocked_reason = '', not_before_ms = 0 WHERE id = ?1")
-            .bind(1, id)
-            .bind(2, req.machine_id)
-            .bind(3, now)
-            .bind(4, expires)
-            .bind(5, token)
-            .run();
-        return Lease{*load_locked(id), token, expires};
-      }
-      return std::nullopt;
-    });
+    auto lease = write_tx([&] { return claim_locked(req, moved); });
     if (moved > 0) {
       // Reclaimed or promoted work may suit another waiter's queues.
       touch_wake();
@@ -454,11 +474,47 @@ public:
     return lease;
   }
 
+  CompleteAndClaim complete_and_claim(const std::string& id, const std::string& token, const Json& result,
+                                      const Accounting& accounting, const ClaimRequest& next) override {
+    check_claim(next);
+    bool wake = false;
+    std::size_t moved = 0;
+    // One transaction: its commit writes each touched page to the WAL once for both.
+    auto out = write_tx([&] {
+      CompleteAndClaim r;
+      r.completed = complete_locked(id, token, result, accounting, wake);
+      r.next = claim_locked(next, moved);
+      return r;
+    });
+    if (wake || moved > 0) {
+      touch_wake();
+    }
+    return out;
+  }
+
   std::optional<Lease> claim_wait(const ClaimRequest& req, std::chrono::milliseconds timeout) override {
     Millis deadline = monotonic_ms() + timeout.count();
-    // The watch exists before the first claim, so an add between that claim and the
-    // wait still wakes us.
-    WakeWatch watch(m_wake_path);
+    // Busy queue: no watch at all. Creating and closing an inotify watch per call cost
+    // about a millisecond of every claim (close waits for an RCU grace period), so the
+    // store keeps one, made on the first idle wait. A second thread waiting on the same
+    // store at once gets its own, so neither drains the other's wake-up.
+    if (auto lease = claim(req)) {
+      return lease;
+    }
+    std::unique_lock kept(m_watch_mutex, std::try_to_lock);
+    std::optional<WakeWatch> own;
+    WakeWatch* watch = nullptr;
+    if (kept.owns_lock()) {
+      if (!m_watch) {
+        m_watch.emplace(m_wake_path);
+      }
+      watch = &*m_watch;
+      watch->drain();
+    } else {
+      watch = &own.emplace(m_wake_path);
+    }
+    // The watch exists (and is drained) before this claim, so an add between the
+    // claim and the wait still wakes us.
     for (;;) {
       if (auto lease = claim(req)) {
         return lease;
@@ -471,8 +527,8 @@ public:
       if (auto due = next_due_in_ms()) {
         wait = std::min(wait, std::max<Millis>(*due, 1));
       }
-      if (watch.active()) {
-        watch.wait(wait);
+      if (watch->active()) {
+        watch->wait(wait);
       } else {
         std::unique_lock lock(m_wake_mutex);
         std::uint64_t seen = m_wake_generation;
@@ -510,56 +566,7 @@ public:
   LeaseResult complete(const std::string& id, const std::string& token, const Json& result,
                        const Accounting& accounting) override {
     bool wake = false;
-    auto r = write_tx([&] {
-      LeaseResult lr = check_lease_locked(id, token);
-      if (lr == LeaseResult::lease_lost) {
-        query("UPDATE meta SET value = value + 1 WHERE key = 'rejected_completions'").run();
-      }
-      if (lr != LeaseResult::ok) {
-        return lr;
-      }
-      Millis now = now_ms();
-      std::string machine_id, task_type, key;
-      {
-        auto q = query("SELECT machine_id, task_type, cache_key FROM tasks WHERE id = ?1");
-        q.bind(1, id);
-        q.step();
-        machine_id = q.text(0);
-        task_type = q.text(1);
-        key = q.text(2);
-      }
-      query("UPDATE tasks SET status = 'completed', qstate = 0, token = '', result = ?2, finished_at_ms = ?3, "
-            "lease_expires_ms = 0, progress = 100, wall_seconds = ?4, cpu_seconds = ?5, gpu_seconds = ?6 "
-            "WHERE id = ?1")
-          .bind(1, id)
-          .bind(2, result.dump())
-          .bind(3, now)
-          .bind(4, accounting.wall_seconds)
-          .bind(5, accounting.cpu_seconds)
-          .bind(6, accounting.gpu_seconds)
-          .run();
-      if (!machine_id.empty()) {
-        query("INSERT INTO machines(machine_id, tasks_done, wall_hours, cpu_hours, gpu_hours) "
-              "VALUES (?1, 1, ?2, ?3, ?4) ON CONFLICT(machine_id) DO UPDATE SET tasks_done = tasks_done + 1, "
-              "wall_hours = wall_hours + excluded.wall_hours, cpu_hours = cpu_hours + excluded.cpu_hours, "
-              "gpu_hours = gpu_hours + excluded.gpu_hours")
-            .bind(1, machine_id)
-            .bind(2, accounting.wall_seconds / 3600.0)
-            .bind(3, accounting.cpu_seconds / 3600.0)
-            .bind(4, accounting.gpu_seconds / 3600.0)
-            .run();
-      }
-      if (m_options.enable_caching) {
-        query("INSERT INTO cache(task_type, cache_key, task_id) VALUES (?1, ?2, ?3) "
-              "ON CONFLICT(task_type, cache_key) DO UPDATE SET task_id = excluded.task_id")
-            .bind(1, task_type)
-            .bind(2, key)
-            .bind(3, id)
-            .run();
-      }
-      wake |= refresh_dependents_locked(id, now);
-      return LeaseResult::ok;
-    });
+    auto r = write_tx([&] { return complete_locked(id, token, result, accounting, wake); });
     if (wake) {
       touch_wake();
     }
@@ -1050,6 +1057,7 @@ private:
   // never both read the same queue head and then race to update it.
   template <class F> auto write_tx(F&& f) -> decltype(f()) {
     std::lock_guard lock(m_mutex);
+    std::lock_guard writer(*m_writer);
     exec("BEGIN IMMEDIATE");
     try {
       if constexpr (std::is_void_v<decltype(f())>) {
@@ -1097,6 +1105,103 @@ private:
   }
 
   // ---- state transitions (caller holds m_mutex inside a write transaction) ----
+
+  static void check_claim(const ClaimRequest& req) {
+    for (const auto& q : req.queues) {
+      if (!is_known_queue(q)) {
+        throw InputError(fmt::format("queue '{}' is not a queue; expected one of gpu:high, gpu:standard, "
+                                     "cpu:parallel, cpu:sequential, data:pipeline, analysis:standard",
+                                     q));
+      }
+    }
+    if (req.lease_ms <= 0) {
+      throw InputError(fmt::format("claim: lease_ms must be positive, got {}", req.lease_ms));
+    }
+  }
+
+  // `moved` counts reclaimed leases and promoted retries (their queues need a wake-up).
+  std::optional<Lease> claim_locked(const ClaimRequest& req, std::size_t& moved) {
+    Millis now = now_ms();
+    moved += reclaim_locked(now, k_reclaim_batch);
+    moved += promote_due_locked(now);
+    for (const auto& queue : req.queues) {
+      std::string id;
+      {
+        auto q = query("SELECT id FROM tasks WHERE qstate = 1 AND queue = ?1 ORDER BY priority, seq LIMIT 1");
+        q.bind(1, queue);
+        if (!q.step()) {
+          continue;
+        }
+        id = q.text(0);
+      }
+      std::string token = random_hex(32);
+      Millis expires = now + req.lease_ms;
+      query("UPDATE tasks SET status = 'running', qstate = 0, machine_id = ?2, attempts = attempts + 1, "
+            "started_at_ms = ?3, lease_expires_ms = ?4, token = ?5, progress = 0, progress_message = '', "
+            "blocked_reason = '', not_before_ms = 0 WHERE id = ?1")
+          .bind(1, id)
+          .bind(2, req.machine_id)
+          .bind(3, now)
+          .bind(4, expires)
+          .bind(5, token)
+          .run();
+      return Lease{*load_locked(id), token, expires};
+    }
+    return std::nullopt;
+  }
+
+  // `wake` is set when a dependent entered its queue.
+  LeaseResult complete_locked(const std::string& id, const std::string& token, const Json& result,
+                              const Accounting& accounting, bool& wake) {
+    LeaseResult lr = check_lease_locked(id, token);
+    if (lr == LeaseResult::lease_lost) {
+      query("UPDATE meta SET value = value + 1 WHERE key = 'rejected_completions'").run();
+    }
+    if (lr != LeaseResult::ok) {
+      return lr;
+    }
+    Millis now = now_ms();
+    std::string machine_id, task_type, key;
+    {
+      auto q = query("SELECT machine_id, task_type, cache_key FROM tasks WHERE id = ?1");
+      q.bind(1, id);
+      q.step();
+      machine_id = q.text(0);
+      task_type = q.text(1);
+      key = q.text(2);
+    }
+    query("UPDATE tasks SET status = 'completed', qstate = 0, token = '', result = ?2, finished_at_ms = ?3, "
+          "lease_expires_ms = 0, progress = 100, wall_seconds = ?4, cpu_seconds = ?5, gpu_seconds = ?6 "
+          "WHERE id = ?1")
+        .bind(1, id)
+        .bind(2, result.dump())
+        .bind(3, now)
+        .bind(4, accounting.wall_seconds)
+        .bind(5, accounting.cpu_seconds)
+        .bind(6, accounting.gpu_seconds)
+        .run();
+    if (!machine_id.empty()) {
+      query("INSERT INTO machines(machine_id, tasks_done, wall_hours, cpu_hours, gpu_hours) "
+            "VALUES (?1, 1, ?2, ?3, ?4) ON CONFLICT(machine_id) DO UPDATE SET tasks_done = tasks_done + 1, "
+            "wall_hours = wall_hours + excluded.wall_hours, cpu_hours = cpu_hours + excluded.cpu_hours, "
+            "gpu_hours = gpu_hours + excluded.gpu_hours")
+          .bind(1, machine_id)
+          .bind(2, accounting.wall_seconds / 3600.0)
+          .bind(3, accounting.cpu_seconds / 3600.0)
+          .bind(4, accounting.gpu_seconds / 3600.0)
+          .run();
+    }
+    if (m_options.enable_caching) {
+      query("INSERT INTO cache(task_type, cache_key, task_id) VALUES (?1, ?2, ?3) "
+            "ON CONFLICT(task_type, cache_key) DO UPDATE SET task_id = excluded.task_id")
+          .bind(1, task_type)
+          .bind(2, key)
+          .bind(3, id)
+          .run();
+    }
+    wake |= refresh_dependents_locked(id, now);
+    return LeaseResult::ok;
+  }
 
   void validate_for_add(const Task& t) const {
     if (auto why = id_problem(t.id); !why.empty()) {
@@ -1339,14 +1444,134 @@ private:
     }
   }
 
+  struct DependencyCycle {
+    std::string reason;
+    std::vector<std::string> members; // empty: blocked behind a cycle, not on one
+  };
+
+  // When `id` with dependencies `deps` lies on a dependency cycle among the tasks here
+  // that are not completed (a completed task waits for nothing): the cycle's tasks (its
+  // strongly connected component) and the reason naming them, sorted bytewise, so every
+  // machine that holds the same tasks writes the same text whatever order they came in
+  // (import-24.lua builds it alike). Else, when a dependency is blocked by a cycle, that
+  // reason (the bytewise least), as the task would have got had it arrived first.
+  std::optional<DependencyCycle> dependency_cycle_locked(const std::string& id, const std::vector<std::string>& deps) {
+    constexpr std::size_t k_names_shown = 8;
+    // Forward: everything `id` waits on, transitively.
+    std::unordered_set<std::string> forward;
+    std::vector<std::string> stack(deps.begin(), deps.end());
+    bool closes = false;
+    while (!stack.empty()) {
+      std::string x = std::move(stack.back());
+      stack.pop_back();
+      if (x == id) {
+        closes = true;
+        continue;
+      }
+      if (forward.contains(x)) {
+        continue;
+      }
+      {
+        auto q = query("SELECT status FROM tasks WHERE id = ?1");
+        q.bind(1, x);
+        if (!q.step() || q.text(0) == "completed") {
+          continue;
+        }
+      }
+      forward.insert(x);
+      auto q = query("SELECT dep_id FROM deps WHERE task_id = ?1");
+      q.bind(1, x);
+      while (q.step()) {
+        stack.push_back(q.text(0));
+      }
+    }
+    if (!closes) {
+      std::optional<DependencyCycle> behind;
+      for (const auto& d : deps) {
+        auto q = query("SELECT blocked_reason FROM tasks WHERE id = ?1 AND status = 'blocked'");
+        q.bind(1, d);
+        if (q.step() && q.text(0).starts_with(k_cycle_reason) && (!behind || q.text(0) < behind->reason)) {
+          behind = DependencyCycle{q.text(0), {}};
+        }
+      }
+      return behind;
+    }
+    // Backward among those: what also waits on `id` is on a cycle with it.
+    std::vector<std::string> members{id};
+    std::unordered_set<std::string> in_members{id};
+    stack = {id};
+    while (!stack.empty()) {
+      std::string x = std::move(stack.back());
+      stack.pop_back();
+      auto q = query("SELECT task_id FROM deps WHERE dep_id = ?1");
+      q.bind(1, x);
+      while (q.step()) {
+        std::string d = q.text(0);
+        if (forward.contains(d) && in_members.insert(d).second) {
+          members.push_back(d);
+          stack.push_back(std::move(d));
+        }
+      }
+    }
+    std::sort(members.begin(), members.end()); // bytewise, as the Lua side sorts
+    std::string reason = k_cycle_reason;
+    for (std::size_t i = 0; i < members.size() && i < k_names_shown; ++i) {
+      reason += (i > 0 ? ", " : "") + members[i];
+    }
+    if (members.size() > k_names_shown) {
+      reason += fmt::format(" and {} more", members.size() - k_names_shown);
+    }
+    return DependencyCycle{std::move(reason), std::move(members)};
+  }
+
+  // The cycle's other tasks and everything behind them (transitively) that is pending or
+  // blocked by a smaller cycle take `reason`: a cycle that grows as tasks arrive ends
+  // with one reason throughout, as if its tasks had come in one call.
+  void block_cycle_locked(const DependencyCycle& cycle) {
+    std::unordered_set<std::string> seen(cycle.members.begin(), cycle.members.end());
+    std::vector<std::string> stack(cycle.members.begin(), cycle.members.end());
+    auto block = [&](const std::string& x) {
+      query("UPDATE tasks SET status = 'blocked', qstate = 0, blocked_reason = ?2 WHERE id = ?1 AND "
+            "(status = 'pending' OR (status = 'blocked' AND substr(blocked_reason, 1, ?3) = ?4))")
+          .bind(1, x)
+          .bind(2, cycle.reason)
+          .bind(3, static_cast<std::int64_t>(std::string_view(k_cycle_reason).size()))
+          .bind(4, std::string(k_cycle_reason))
+          .run();
+    };
+    for (const auto& m : cycle.members) {
+      block(m);
+    }
+    while (!stack.empty()) {
+      std::string x = std::move(stack.back());
+      stack.pop_back();
+      std::vector<std::string> dependents;
+      {
+        auto q = query("SELECT t.id FROM deps d JOIN tasks t ON t.id = d.task_id WHERE d.dep_id = ?1 AND "
+                       "(t.status = 'pending' OR (t.status = 'blocked' AND substr(t.blocked_reason, 1, ?2) = ?3))");
+        q.bind(1, x)
+            .bind(2, static_cast<std::int64_t>(std::string_view(k_cycle_reason).size()))
+            .bind(3, std::string(k_cycle_reason));
+        while (q.step()) {
+          dependents.push_back(q.text(0));
+        }
+      }
+      for (auto& d : dependents) {
+        if (seen.insert(d).second) {
+          block(d);
+          stack.push_back(std::move(d));
+        }
+      }
+    }
+  }
+
   // One TaskImport: the guard, then the whole row and its deps rows, then the derived
   // state its status implies (docs/store-semantics.md, "Sync operations").
   bool import_one_locked(const TaskImport& item, Millis now) {
-    const Task& t = item.task;
     std::optional<std::string> old_status;
     {
       auto q = query("SELECT status, attempts FROM tasks WHERE id = ?1");
-      q.bind(1, t.id);
+      q.bind(1, item.task.id);
       if (q.step()) {
         old_status = q.text(0);
         if (!item.expected_status || *old_status != to_string(*item.expected_status) ||
@@ -1357,6 +1582,19 @@ private:
         return false;
       }
     }
+    // Merged definitions can close a dependency cycle that add() could never see
+    // (docs/sync.md, "Dependency cycles"): such a pending task is installed blocked.
+    std::optional<Task> cycle_blocked;
+    std::optional<DependencyCycle> cycle;
+    if (item.task.status == TaskStatus::pending) {
+      cycle = dependency_cycle_locked(item.task.id, item.task.depends_on);
+      if (cycle) {
+        cycle_blocked = item.task;
+        cycle_blocked->status = TaskStatus::blocked;
+        cycle_blocked->blocked_reason = cycle->reason;
+      }
+    }
+    const Task& t = cycle_blocked ? *cycle_blocked : item.task;
 
     // An upsert, not INSERT OR REPLACE: the rowid (list() order) of a known task stays.
     std::string token = t.status == TaskStatus::running ? random_hex(32) : std::string();
@@ -1452,6 +1690,9 @@ private:
       block_dependents_locked(t.id, fmt::format("dependency '{}' failed", t.id));
     } else if (t.status == TaskStatus::cancelled) {
       block_dependents_locked(t.id, fmt::format("dependency '{}' was cancelled", t.id));
+    } else if (cycle) {
+      block_cycle_locked(DependencyCycle{cycle->reason, cycle->members.empty() ? std::vector<std::string>{t.id}
+                                                                               : cycle->members});
     } else if (t.status == TaskStatus::blocked) {
       block_dependents_locked(t.id, t.blocked_reason.empty() ? fmt::format("dependency '{}' is blocked", t.id)
                                                              : t.blocked_reason);
@@ -1647,6 +1888,10 @@ private:
   std::mutex m_wake_mutex;
   std::condition_variable m_wake_cv;
   std::uint64_t m_wake_generation = 0;
+  std::shared_ptr<std::mutex> m_writer = writer_lock_for(m_path); // after m_path: members start in order
+  std::int64_t m_busy_started_ns = 0;  // busy_handler's clock (m_mutex held while SQLite calls it)
+  std::mutex m_watch_mutex;            // held by the thread waiting on m_watch
+  std::optional<WakeWatch> m_watch;    // made on the first idle claim_wait, kept
 };
 
 } // namespace

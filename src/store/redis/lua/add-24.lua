@@ -13,7 +13,8 @@
     ARGV[4] number of tasks n
     ARGV[5..] 9 fields per task: id, queue, priority (0 critical .. 4 background),
               task_type, cache_key, max_attempts, depends_on (space-separated),
-              definition JSON without config, config JSON
+              definition JSON without the fields above and defaults (redis_store.cpp
+              stored_definition), config JSON
 
   Output:
     {0, {outcome per task}}    outcome 0 added, 1 already_exists, 2 cached
@@ -66,7 +67,7 @@ for i = 1, n do
     local queue, prio, task_type, hash, deps = arg(i, 2), arg(i, 3), arg(i, 4), arg(i, 5), arg(i, 7)
     local order = redis.call('HINCRBY', k.stats, 'added', 1)
     redis.call('ZADD', k.tasks, order, id)
-    local fields = {'def', arg(i, 8), 'config', arg(i, 9), 'queue', queue, 'prio', prio, 'type', task_type,
+    local fields = {'id', id, 'def', arg(i, 8), 'config', arg(i, 9), 'queue', queue, 'prio', prio, 'type', task_type,
                     'ck', hash, 'max_attempts', arg(i, 6), 'deps', deps, 'attempts', 0, 'order', order}
 
     local cached_result = nil

@@ -7,7 +7,8 @@
   with a fresh token no worker holds; completed -> finished/completions and the cache
   entry. Dependents already in the store get their unmet count recomputed from their
   dependency list (not trusted as a counter, as ids may arrive in any order), and are
-  queued, blocked or unblocked as the new state requires.
+  queued, blocked or unblocked as the new state requires. A pending item whose
+  dependencies close a cycle is installed blocked, the reason naming the cycle.
 
   Input:
     KEYS[1..24] core keys (includes/core_keys.lua)
@@ -97,6 +98,120 @@ local function refresh_dependents(id)
   end
 end
 
+-- Lua's '<' follows the server's collation locale; the cycle's names sort bytewise,
+-- as the SQLite store sorts them, so replicas write the same reason.
+local function bytewise_less(a, b)
+  for p = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, p), string.byte(b, p)
+    if x ~= y then
+      return x < y
+    end
+  end
+  return #a < #b
+end
+
+local CYCLE = 'dependency cycle among '
+local function is_cycle_reason(reason)
+  return reason and string.sub(reason, 1, #CYCLE) == CYCLE
+end
+
+-- Merged definitions can close a dependency cycle that add never sees (docs/sync.md,
+-- "Dependency cycles"). When `id` with dependencies `deps` lies on a cycle among the
+-- tasks here that are not completed: the reason naming its strongly connected
+-- component (sorted bytewise, the first 8 names, as sqlite_store.cpp writes it) and
+-- the component. Else, when a dependency is blocked by a cycle, that reason (the
+-- bytewise least) and {id}. Else nil.
+local function cycle_reason(id, deps)
+  local forward, stack, closes = {}, {}, false
+  for dep in string.gmatch(deps, '%S+') do
+    stack[#stack + 1] = dep
+  end
+  while #stack > 0 do
+    local x = table.remove(stack)
+    if x == id then
+      closes = true
+    elseif forward[x] == nil then
+      local f = redis.call('HMGET', task_key(prefix, x), 'status', 'deps')
+      forward[x] = f[1] ~= false and f[1] ~= 'completed'
+      if forward[x] then
+        for dep in string.gmatch(f[2] or '', '%S+') do
+          stack[#stack + 1] = dep
+        end
+      end
+    end
+  end
+  if not closes then
+    local behind = nil
+    for dep in string.gmatch(deps, '%S+') do
+      local f = redis.call('HMGET', task_key(prefix, dep), 'status', 'blocked_reason')
+      if f[1] == 'blocked' and is_cycle_reason(f[2]) and (not behind or bytewise_less(f[2], behind)) then
+        behind = f[2]
+      end
+    end
+    return behind, {id}
+  end
+  local members, seen = {id}, {[id] = true}
+  stack = {id}
+  while #stack > 0 do
+    local x = table.remove(stack)
+    for _, d in ipairs(redis.call('SMEMBERS', dependents_key(prefix, x))) do
+      if forward[d] and not seen[d] then
+        seen[d] = true
+        members[#members + 1] = d
+        stack[#stack + 1] = d
+      end
+    end
+  end
+  table.sort(members, bytewise_less)
+  local shown = {}
+  for j = 1, math.min(#members, 8) do
+    shown[j] = members[j]
+  end
+  local reason = 'dependency cycle among ' .. table.concat(shown, ', ')
+  if #members > 8 then
+    reason = reason .. ' and ' .. (#members - 8) .. ' more'
+  end
+  return reason, members
+end
+
+-- The cycle's tasks and everything behind them (transitively) that is pending or
+-- blocked by a smaller cycle take `reason`: a cycle that grows as tasks arrive ends
+-- with one reason throughout, as if its tasks had come in one call.
+local function block_cycle(members, reason)
+  local seen, stack = {}, {}
+  local function block(x)
+    local xk = task_key(prefix, x)
+    local f = redis.call('HMGET', xk, 'status', 'blocked_reason', 'queue')
+    if f[1] == 'pending' then
+      redis.call('ZREM', k.queue[f[3]], x)
+      redis.call('ZREM', k.delayed, x)
+      redis.call('SMOVE', k.status.pending, k.status.blocked, x)
+      redis.call('HSET', xk, 'status', 'blocked', 'blocked_reason', reason)
+      return true
+    elseif f[1] == 'blocked' and is_cycle_reason(f[2]) then
+      redis.call('HSET', xk, 'blocked_reason', reason)
+      return true
+    end
+    return false
+  end
+  for _, m in ipairs(members) do
+    seen[m] = true
+    block(m)
+    stack[#stack + 1] = m
+  end
+  while #stack > 0 do
+    local x = table.remove(stack)
+    for _, d in ipairs(redis.call('SMEMBERS', dependents_key(prefix, x))) do
+      if not seen[d] then
+        seen[d] = true
+        if block(d) then
+          stack[#stack + 1] = d
+        end
+      end
+    end
+  end
+end
+
 local function install(i)
   local id = arg(i, 1)
   local tk = task_key(prefix, id)
@@ -140,12 +255,19 @@ local function install(i)
   for dep in string.gmatch(deps, '%S+') do
     redis.call('SADD', dependents_key(prefix, dep), id)
   end
+  local blocked_reason, cycle = arg(i, 21), nil
+  if status == 'pending' then
+    local reason, members = cycle_reason(id, deps)
+    if reason then
+      status, blocked_reason, cycle = 'blocked', reason, members
+    end
+  end
   local token = status == 'running' and arg(i, 4) or ''
   local fields = {'def', arg(i, 11), 'queue', queue, 'prio', prio, 'type', arg(i, 7), 'ck', arg(i, 8),
                   'max_attempts', arg(i, 9), 'deps', deps, 'order', order, 'unmet', unmet, 'token', token,
                   'status', status, 'attempts', arg(i, 14), 'machine_id', arg(i, 15), 'progress', arg(i, 16),
                   'progress_message', arg(i, 17), 'error', arg(i, 18), 'cached', arg(i, 20),
-                  'blocked_reason', arg(i, 21), 'enqueued_at_ms', arg(i, 22), 'started_at_ms', arg(i, 23),
+                  'blocked_reason', blocked_reason, 'enqueued_at_ms', arg(i, 22), 'started_at_ms', arg(i, 23),
                   'finished_at_ms', arg(i, 24), 'lease_expires_ms', arg(i, 25), 'not_before_ms', arg(i, 26),
                   'trimmed', arg(i, 27), 'wall_seconds', arg(i, 28), 'cpu_seconds', arg(i, 29),
                   'gpu_seconds', arg(i, 30)}
@@ -191,9 +313,10 @@ local function install(i)
   refresh_dependents(id)
   if status == 'failed' or status == 'cancelled' then
     block_dependents(k, prefix, id, 'dependency ' .. id .. ' ' .. status)
+  elseif cycle then
+    block_cycle(cycle, blocked_reason)
   elseif status == 'blocked' then
-    local reason = arg(i, 21)
-    block_dependents(k, prefix, id, reason ~= '' and reason or ('dependency ' .. id .. ' blocked'))
+    block_dependents(k, prefix, id, blocked_reason ~= '' and blocked_reason or ('dependency ' .. id .. ' blocked'))
   elseif old[1] == 'failed' or old[1] == 'cancelled' or old[1] == 'blocked' then
     unblock_dependents(k, prefix, id, now)
   end
