@@ -168,6 +168,10 @@ std::optional<long> parse_optional_int(const std::string& column, std::string_vi
     if (dec != std::errc() || dend != text.data() + text.size() || d != std::floor(d)) {
       throw RowError(fmt::format("{}: '{}' is not a whole number", column, raw));
     }
+    // Range first: casting a double beyond long's range is undefined (found by fuzz_csv).
+    if (d < static_cast<double>(min) || d > static_cast<double>(max)) {
+      throw RowError(fmt::format("{}: {} is out of range [{}, {}]", column, raw, min, max));
+    }
     value = static_cast<long>(d);
   }
   if (value < min || value > max) {
