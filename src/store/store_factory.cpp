@@ -1,5 +1,7 @@
 #include "store/store_factory.hpp"
 
+#include <fmt/format.h>
+
 #include "util/error.hpp"
 
 namespace nfl {
@@ -12,6 +14,23 @@ std::string_view to_string(LeaseResult r) {
   case LeaseResult::not_found: return "not_found";
   }
   return "unknown";
+}
+
+void check_queue_names(const std::vector<std::string>& queues) {
+  for (const auto& q : queues) {
+    if (!is_known_queue(q)) {
+      throw InputError(fmt::format("queue '{}' is not a queue; expected one of gpu:high, gpu:standard, "
+                                   "cpu:parallel, cpu:sequential, data:pipeline, analysis:standard",
+                                   q));
+    }
+  }
+}
+
+void check_claim_request(const ClaimRequest& req) {
+  check_queue_names(req.queues);
+  if (req.lease_ms <= 0) {
+    throw InputError(fmt::format("claim: lease_ms must be positive, got {}", req.lease_ms));
+  }
 }
 
 StoreOptions store_options_from(const Config& config) {

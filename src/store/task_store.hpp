@@ -66,6 +66,11 @@ struct Accounting {
 };
 
 // What complete_and_claim hands back: the completion's outcome and the next lease.
+// The checks both backends make before a claim: every queue one of the six, a positive
+// lease. InputError naming what was wrong.
+void check_queue_names(const std::vector<std::string>& queues);
+void check_claim_request(const ClaimRequest& req);
+
 struct CompleteAndClaim {
   LeaseResult completed = LeaseResult::ok;
   std::optional<Lease> next;

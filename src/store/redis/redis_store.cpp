@@ -296,7 +296,7 @@ public:
     if (req.queues.empty()) {
       return std::nullopt;
     }
-    check_claim(req);
+    check_claim_request(req);
     std::string token = random_hex(k_token_chars);
     std::vector<std::string> args = {m_keys.prefix(), std::to_string(now())};
     append_claim_args(req, token, args);
@@ -310,7 +310,7 @@ public:
     if (next.queues.empty()) {
       return {complete(id, token, result, accounting), std::nullopt};
     }
-    check_claim(next);
+    check_claim_request(next);
     std::string next_token = random_hex(k_token_chars);
     std::vector<std::string> args = {m_keys.prefix(), id, token, std::to_string(now())};
     append_complete_args(result, accounting, args);
@@ -407,7 +407,7 @@ public:
 
   std::vector<Task> list(const TaskFilter& filter) override {
     if (filter.queue && !is_known_queue(*filter.queue)) {
-      check_queues({*filter.queue});
+      check_queue_names({*filter.queue});
     }
     Reply r = run(Script::list, m_keys.core(),
                   {m_keys.prefix(), filter.status ? std::string(to_string(*filter.status)) : "",
@@ -618,14 +618,14 @@ public:
   }
 
   bool reroute(const std::string& id, const std::string& queue) override {
-    check_queues({queue});
+    check_queue_names({queue});
     if (!id_problem(id).empty()) {
       return false; // no task can have this id
     }
     Reply r = run(Script::reroute, core_with_task(id), {id, queue});
     auto code = static_cast<ScriptCode>(integer(element(*r, 0)));
     if (code == ScriptCode::unknown_queue) {
-      check_queues({str(element(*r, 1))});
+      check_queue_names({str(element(*r, 1))});
     }
     expect_ok(code, Script::reroute);
     return integer(element(*r, 1)) == 1;
@@ -835,13 +835,6 @@ private:
            info["module_fork_in_progress"] == "1";
   }
 
-  static void check_claim(const ClaimRequest& req) {
-    check_queues(req.queues);
-    if (req.lease_ms <= 0) {
-      throw InputError(fmt::format("claim: lease_ms must be positive, got {}", req.lease_ms));
-    }
-  }
-
   // complete's ARGV[5..9]: result, wall/cpu/gpu seconds, caching.
   void append_complete_args(const Json& result, const Accounting& accounting, std::vector<std::string>& args) const {
     args.push_back(result.dump());
@@ -867,16 +860,6 @@ private:
     lease.token = std::move(token);
     lease.expires_ms = lease.task.lease_expires_ms;
     return lease;
-  }
-
-  static void check_queues(const std::vector<std::string>& queues) {
-    for (const auto& q : queues) {
-      if (!is_known_queue(q)) {
-        throw InputError(fmt::format("queue '{}' is not a queue; expected one of gpu:high, gpu:standard, "
-                                     "cpu:parallel, cpu:sequential, data:pipeline, analysis:standard",
-                                     q));
-      }
-    }
   }
 
   static void expect_ok(ScriptCode code, Script script) {

@@ -374,14 +374,13 @@ std::shared_ptr<std::mutex> writer_lock_for(const fs::path& db_path) {
 // long writers, but our transactions last tens of microseconds, so a worker process
 // meeting another one's lock waited milliseconds per claim. Yield first, then sleep
 // from 50 µs doubling to 5 ms, up to k_busy_timeout_ms in all.
-int busy_handler(void* started_ns, int tries) {
-  const auto now = std::chrono::steady_clock::now().time_since_epoch();
-  auto& start = *static_cast<std::int64_t*>(started_ns);
+int busy_handler(void* first_try, int tries) {
+  auto& start = *static_cast<std::chrono::steady_clock::time_point*>(first_try);
+  const auto now = std::chrono::steady_clock::now();
   if (tries == 0) {
-    start = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
+    start = now;
   }
-  const auto waited = std::chrono::nanoseconds(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count() - start);
-  if (waited >= std::chrono::milliseconds(k_busy_timeout_ms)) {
+  if (now - start >= std::chrono::milliseconds(k_busy_timeout_ms)) {
     return 0;
   }
   if (tries < 8) {
@@ -416,7 +415,7 @@ public:
       throw StoreUnavailable(fmt::format("sqlite: cannot open '{}': {}", m_path.string(), msg));
     }
     try {
-      sqlite3_busy_handler(m_db, busy_handler, &m_busy_started_ns);
+      sqlite3_busy_handler(m_db, busy_handler, &m_busy_first_try);
       std::string mode = pragma_text("PRAGMA journal_mode=WAL");
       if (mode != "wal") {
         throw StoreUnavailable(fmt::format(
@@ -464,7 +463,7 @@ public:
   }
 
   std::optional<Lease> claim(const ClaimRequest& req) override {
-    check_claim(req);
+    check_claim_request(req);
     std::size_t moved = 0;
     auto lease = write_tx([&] { return claim_locked(req, moved); });
     if (moved > 0) {
@@ -476,7 +475,7 @@ public:
 
   CompleteAndClaim complete_and_claim(const std::string& id, const std::string& token, const Json& result,
                                       const Accounting& accounting, const ClaimRequest& next) override {
-    check_claim(next);
+    check_claim_request(next);
     bool wake = false;
     std::size_t moved = 0;
     // One transaction: its commit writes each touched page to the WAL once for both.
@@ -1105,19 +1104,6 @@ private:
   }
 
   // ---- state transitions (caller holds m_mutex inside a write transaction) ----
-
-  static void check_claim(const ClaimRequest& req) {
-    for (const auto& q : req.queues) {
-      if (!is_known_queue(q)) {
-        throw InputError(fmt::format("queue '{}' is not a queue; expected one of gpu:high, gpu:standard, "
-                                     "cpu:parallel, cpu:sequential, data:pipeline, analysis:standard",
-                                     q));
-      }
-    }
-    if (req.lease_ms <= 0) {
-      throw InputError(fmt::format("claim: lease_ms must be positive, got {}", req.lease_ms));
-    }
-  }
 
   // `moved` counts reclaimed leases and promoted retries (their queues need a wake-up).
   std::optional<Lease> claim_locked(const ClaimRequest& req, std::size_t& moved) {
@@ -1889,7 +1875,7 @@ private:
   std::condition_variable m_wake_cv;
   std::uint64_t m_wake_generation = 0;
   std::shared_ptr<std::mutex> m_writer = writer_lock_for(m_path); // after m_path: members start in order
-  std::int64_t m_busy_started_ns = 0;  // busy_handler's clock (m_mutex held while SQLite calls it)
+  std::chrono::steady_clock::time_point m_busy_first_try; // busy_handler's (m_mutex held while SQLite calls it)
   std::mutex m_watch_mutex;            // held by the thread waiting on m_watch
   std::optional<WakeWatch> m_watch;    // made on the first idle claim_wait, kept
 };
