@@ -125,9 +125,7 @@ void add_list(CLI::App& tasks, Context& ctx) {
       }
       if (o->queue) {
         if (!is_known_queue(*o->queue)) {
-          throw InputError(fmt::format("--queue: '{}' is not a queue; expected one of gpu:high, gpu:standard, "
-                                       "cpu:parallel, cpu:sequential, data:pipeline, analysis:standard",
-                                       *o->queue));
+          throw InputError(fmt::format("--queue: '{}' is not a queue; expected one of {}", *o->queue, queue_list()));
         }
         filter.queue = o->queue;
       }

@@ -97,9 +97,7 @@ void add_worker_command(CLI::App& app, Context& ctx) {
         queues.clear();
         for (const auto& q : split_list(o->queues)) {
           if (!is_known_queue(q)) {
-            throw InputError(fmt::format("--queues: '{}' is not a queue; expected some of gpu:high, gpu:standard, "
-                                         "cpu:parallel, cpu:sequential, data:pipeline, analysis:standard",
-                                         q));
+            throw InputError(fmt::format("--queues: '{}' is not a queue; expected some of {}", q, queue_list()));
           }
           if (std::find(queues.begin(), queues.end(), q) == queues.end()) {
             queues.push_back(q);

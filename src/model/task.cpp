@@ -94,6 +94,8 @@ bool is_known_queue(std::string_view queue) {
   return std::find(k_queues.begin(), k_queues.end(), queue) != k_queues.end();
 }
 
+std::string queue_list() { return fmt::format("{}", fmt::join(k_queues, ", ")); }
+
 Task task_from_json(const Json& j) {
   if (!j.is_object()) throw InputError(fmt::format("task: expected a JSON object, got {}", j.type_name()));
   Task t;
@@ -216,9 +218,7 @@ void normalise(Task& t, Millis now_ms) {
   if (t.name.empty()) t.name = t.id;
   if (t.created_at.empty()) t.created_at = format_iso8601(now_ms);
   if (!t.queue.empty() && !is_known_queue(t.queue))
-    throw InputError(fmt::format("task field 'queue': '{}' is not a queue; expected one of gpu:high, gpu:standard, "
-                                 "cpu:parallel, cpu:sequential, data:pipeline, analysis:standard",
-                                 t.queue));
+    throw InputError(fmt::format("task field 'queue': '{}' is not a queue; expected one of {}", t.queue, queue_list()));
   t.queue = route_queue(t);
   if (t.depends_on.size() > k_max_dependencies)
     throw InputError(fmt::format("task field 'depends_on': {} dependencies; at most {}", t.depends_on.size(),
@@ -239,6 +239,11 @@ void normalise(Task& t, Millis now_ms) {
   if (config_bytes > k_max_config_bytes)
     throw InputError(
         fmt::format("task field 'config': {} bytes; at most {} (1 MiB)", config_bytes, k_max_config_bytes));
+}
+
+void throw_dependency_cycle(std::string_view id, std::string_view cycle) {
+  throw InputError(
+      fmt::format("task '{}': field 'depends_on' forms a dependency cycle {}; nothing was added", id, cycle));
 }
 
 void check_no_dependency_cycle(std::span<const Task> batch) {
@@ -275,8 +280,7 @@ void check_no_dependency_cycle(std::span<const Task> batch) {
           if (in_cycle) cycle += batch[f.task].id + " -> ";
         }
         cycle += batch[next].id;
-        throw InputError(fmt::format("task '{}': field 'depends_on' forms a dependency cycle {}; nothing was added",
-                                     batch[next].id, cycle));
+        throw_dependency_cycle(batch[next].id, cycle);
       }
       if (mark[next] == Mark::unseen) {
         mark[next] = Mark::on_path;

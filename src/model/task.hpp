@@ -35,6 +35,8 @@ TaskStatus parse_status(std::string_view text, std::string_view field = "status"
 inline constexpr std::array<std::string_view, 6> k_queues = {"gpu:high",       "gpu:standard",  "cpu:parallel",
                                                              "cpu:sequential", "data:pipeline", "analysis:standard"};
 bool is_known_queue(std::string_view queue);
+// "gpu:high, gpu:standard, ...": the six names for error messages.
+std::string queue_list();
 
 // Limits enforced on every task that enters a store (see docs/decisions.md).
 inline constexpr std::size_t k_max_config_bytes = 1 << 20;
@@ -96,10 +98,15 @@ Json task_definition_json(const Task& t);
 void normalise(Task& t, Millis now_ms);
 
 // Rejects a batch (one TaskStore::add) whose depends_on edges form a cycle among its
-// own tasks, with InputError naming the cycle ("a -> b -> a"). A cycle through tasks
-// already stored cannot close at add time: every dependency must already exist in the
-// store or earlier in the batch (docs/security.md). Both stores call it first.
+// own tasks, with InputError naming the cycle ("a -> b -> a"). Both stores call it
+// first. The one other way add can close a cycle is through a task that folder sync
+// imported before its dependency existed; each store checks that case itself, only
+// when something already waits on the id being added (docs/security.md).
 void check_no_dependency_cycle(std::span<const Task> batch);
+
+// What add() throws for a dependency cycle through task `id`, `cycle` spelled
+// "a -> b -> a": one message whichever check found it.
+[[noreturn]] void throw_dependency_cycle(std::string_view id, std::string_view cycle);
 
 // The seed's routing rules; `queue` on the task overrides them.
 std::string route_queue(const Task& t);

@@ -19,9 +19,7 @@ std::string_view to_string(LeaseResult r) {
 void check_queue_names(const std::vector<std::string>& queues) {
   for (const auto& q : queues) {
     if (!is_known_queue(q)) {
-      throw InputError(fmt::format("queue '{}' is not a queue; expected one of gpu:high, gpu:standard, "
-                                   "cpu:parallel, cpu:sequential, data:pipeline, analysis:standard",
-                                   q));
+      throw InputError(fmt::format("queue '{}' is not a queue; expected one of {}", q, queue_list()));
     }
   }
 }

@@ -412,6 +412,47 @@ Task submitted_elsewhere(const std::string& id, std::vector<std::string> deps) {
   return make_task(id, "analysis:standard", Priority::medium, {}, std::move(deps));
 }
 
+// The message add() refuses `batch` with; empty when it was accepted.
+std::string add_error(TaskStore& store, std::vector<Task> batch) {
+  try {
+    store.add(batch);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST_P(SyncConformance, AddClosingACycleThroughAnImportedTaskIsRefused) {
+  auto store = open();
+  // Another machine's a waits on b, which has not reached this machine yet.
+  EXPECT_EQ(import(*store, {if_absent(submitted_elsewhere("a", {"b"}))}), 1u);
+  // b -> a here would close a -> b -> a: refused, naming the cycle; nothing written.
+  std::string e = add_error(*store, {submitted_elsewhere("b", {"a"})});
+  EXPECT_NE(e.find("dependency cycle b -> a -> b"), std::string::npos) << e;
+  EXPECT_FALSE(store->get("b"));
+  // Through a task earlier in the same batch (b -> c -> a -> b): the whole batch is refused.
+  e = add_error(*store, {submitted_elsewhere("c", {"a"}), submitted_elsewhere("b", {"c"})});
+  EXPECT_NE(e.find("dependency cycle b -> c -> a -> b"), std::string::npos) << e;
+  EXPECT_FALSE(store->get("c"));
+  EXPECT_FALSE(store->get("b"));
+  auto a = store->get("a");
+  EXPECT_EQ(a->status, TaskStatus::pending);
+  EXPECT_EQ(store->status().counts["pending"], 1);
+  // Without the loop b is accepted, and a runs after it.
+  EXPECT_EQ(add(*store, submitted_elsewhere("b", {})), AddOutcome::added);
+  EXPECT_EQ(claim_id(*store), "b");
+}
+
+TEST_P(SyncConformance, AddThroughACompletedImportedTaskIsNoCycle) {
+  auto store = open();
+  // done finished elsewhere though it names a dependency this machine lacks: it waits
+  // for nothing, so later -> done closes no cycle.
+  Task done = completed_elsewhere(submitted_elsewhere("done", {"later"}), Json{{"ok", true}}, m_clock->now_ms());
+  EXPECT_EQ(import(*store, {if_absent(done)}), 1u);
+  EXPECT_EQ(add(*store, submitted_elsewhere("later", {"done"})), AddOutcome::added);
+  EXPECT_EQ(claim_id(*store), "later");
+}
+
 TEST_P(SyncConformance, ImportClosingADependencyCycleBlocksTheCycleNamingItsTasks) {
   auto store = open();
   // Machine 1 has a -> b (b not here yet) and c -> a; machine 2's b -> a arrives later.

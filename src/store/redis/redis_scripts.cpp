@@ -52,6 +52,7 @@ std::string_view message(ScriptCode code) {
   case ScriptCode::lease_lost: return "the lease token is not current (expired and reclaimed, or a duplicate)";
   case ScriptCode::cancelled: return "the task was cancelled";
   case ScriptCode::missing_dependency: return "a dependency is neither in the store nor earlier in the batch";
+  case ScriptCode::dependency_cycle: return "the dependencies lead back to a task that waits on this one";
   case ScriptCode::unknown_queue: return "not one of the six queues";
   }
   return "unknown script return code";

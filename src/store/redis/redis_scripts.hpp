@@ -43,6 +43,7 @@ enum class ScriptCode : long long {
   cancelled = 3,
   missing_dependency = 4,
   unknown_queue = 5,
+  dependency_cycle = 6,
 };
 
 std::string_view message(ScriptCode code);

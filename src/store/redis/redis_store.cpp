@@ -282,6 +282,9 @@ public:
       throw InputError(fmt::format("task '{}': field 'queue': '{}' is not a queue", str(element(*r, 1)),
                                    str(element(*r, 2))));
     }
+    if (code == ScriptCode::dependency_cycle) {
+      throw_dependency_cycle(str(element(*r, 1)), str(element(*r, 2)));
+    }
     expect_ok(code, Script::add);
     const redisReply& outcomes = element(*r, 1);
     std::vector<AddOutcome> out;
@@ -743,10 +746,8 @@ private:
       throw InputError(fmt::format("import_tasks: task field 'id': '{}' {}", t.id, why));
     }
     if (!is_known_queue(t.queue)) {
-      throw InputError(fmt::format("import_tasks: task '{}': field 'queue': '{}' is not a queue; expected one of "
-                                   "gpu:high, gpu:standard, cpu:parallel, cpu:sequential, data:pipeline, "
-                                   "analysis:standard",
-                                   t.id, t.queue));
+      throw InputError(fmt::format("import_tasks: task '{}': field 'queue': '{}' is not a queue; expected one of {}",
+                                   t.id, t.queue, queue_list()));
     }
     for (const auto& d : t.depends_on) {
       if (auto why = id_problem(d); !why.empty()) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -914,7 +915,7 @@ public:
   bool reroute(const std::string& id, const std::string& queue) override {
     if (!is_known_queue(queue)) {
       throw InputError(fmt::format("reroute: field 'queue' is '{}'; expected one of the six queues ({})", queue,
-                                   known_queues_text()));
+                                   queue_list()));
     }
     bool claimable = false;
     bool moved = write_tx([&] {
@@ -1286,6 +1287,7 @@ private:
                                      t.id, d));
       }
     }
+    check_no_cycle_through_waiting_locked(t);
     std::string key = cache_key(t);
     std::optional<std::string> cached_result;
     if (m_options.enable_caching) {
@@ -1338,6 +1340,62 @@ private:
       }
     }
     return AddOutcome::added;
+  }
+
+  // Folder sync installs tasks before their dependencies exist (docs/sync.md), so tasks
+  // may already wait on an id being added. When t's dependencies lead back to one of
+  // them, adding t would close a cycle that no batch check sees: refuse it, naming the
+  // shortest such cycle. The walk skips completed tasks (they wait for nothing), as the
+  // import check does (dependency_cycle_locked). One indexed lookup when nothing waits.
+  void check_no_cycle_through_waiting_locked(const Task& t) {
+    if (t.depends_on.empty()) {
+      return;
+    }
+    {
+      auto q = query("SELECT 1 FROM deps WHERE dep_id = ?1 LIMIT 1");
+      q.bind(1, t.id);
+      if (!q.step()) {
+        return;
+      }
+    }
+    std::unordered_map<std::string, std::string> reached_from; // task -> the task depending on it
+    std::deque<std::string> frontier;
+    for (const auto& d : t.depends_on) {
+      if (reached_from.emplace(d, t.id).second) {
+        frontier.push_back(d);
+      }
+    }
+    while (!frontier.empty()) {
+      std::string at = std::move(frontier.front());
+      frontier.pop_front();
+      if (auto status = status_of_locked(at); !status || *status == "completed") {
+        continue;
+      }
+      std::vector<std::string> next;
+      {
+        auto q = query("SELECT dep_id FROM deps WHERE task_id = ?1");
+        q.bind(1, at);
+        while (q.step()) {
+          next.push_back(q.text(0));
+        }
+      }
+      for (auto& n : next) {
+        if (n == t.id) {
+          std::vector<std::string> back = {at};
+          while (back.back() != t.id) {
+            back.push_back(reached_from.at(back.back()));
+          }
+          std::string cycle;
+          for (auto it = back.rbegin(); it != back.rend(); ++it) {
+            cycle += *it + " -> ";
+          }
+          throw_dependency_cycle(t.id, cycle + t.id);
+        }
+        if (reached_from.emplace(n, at).second) {
+          frontier.push_back(std::move(n));
+        }
+      }
+    }
   }
 
   // Puts a pending (or about to be pending) task where its dependencies say: waiting,
@@ -1422,7 +1480,7 @@ private:
     if (!is_known_queue(t.queue)) {
       throw InputError(fmt::format("import_tasks: task '{}': field 'queue' is '{}'; expected one of the six "
                                    "queues ({})",
-                                   t.id, t.queue, known_queues_text()));
+                                   t.id, t.queue, queue_list()));
     }
     if (t.max_attempts < 1) {
       throw InputError(fmt::format("import_tasks: task '{}': field 'max_attempts' must be at least 1, got {}", t.id,
@@ -1686,17 +1744,6 @@ private:
       unblock_dependents_locked(t.id);
     }
     return true;
-  }
-
-  static std::string known_queues_text() {
-    std::string out;
-    for (auto queue : k_queues) {
-      if (!out.empty()) {
-        out += ", ";
-      }
-      out += queue;
-    }
-    return out;
   }
 
   void requeue_delayed_locked(const std::string& id, Millis not_before, Millis now) {

@@ -20,6 +20,9 @@
     {0, {outcome per task}}    outcome 0 added, 1 already_exists, 2 cached
     {4, task_id, missing_id}   MISSING_DEPENDENCY: nothing written
     {5, task_id, queue}        UNKNOWN_QUEUE: nothing written
+    {6, task_id, cycle}        DEPENDENCY_CYCLE: the task's dependencies lead back to a
+                               task (imported by folder sync) that already waits on its
+                               id; cycle is "a -> b -> a"; nothing written
 ]]
 -- @include codes.lua
 -- @include core_keys.lua
@@ -34,8 +37,54 @@ local function arg(i, f)
   return ARGV[4 + (i - 1) * F + f]
 end
 
+-- Folder sync installs tasks before their dependencies exist, so tasks may already
+-- wait on an id being added (dependents:<id>). When the new task's dependencies lead
+-- back to one of them, adding it would close a cycle that the batch check in
+-- redis_store.cpp cannot see. Breadth-first, so the cycle named is a shortest one;
+-- completed tasks wait for nothing and are not followed (as import-24.lua). Batch
+-- tasks validated before this one are followed through `batch_deps`.
+local function cycle_through_waiting(id, deps, batch_deps)
+  local reached_from, queue, head = {}, {}, 1
+  for dep in string.gmatch(deps, '%S+') do
+    if not reached_from[dep] then
+      reached_from[dep] = id
+      queue[#queue + 1] = dep
+    end
+  end
+  while head <= #queue do
+    local at = queue[head]
+    head = head + 1
+    local at_deps = batch_deps[at]
+    if not at_deps then
+      local f = redis.call('HMGET', task_key(prefix, at), 'status', 'deps')
+      if f[1] and f[1] ~= 'completed' then
+        at_deps = f[2] or ''
+      end
+    end
+    for dep in string.gmatch(at_deps or '', '%S+') do
+      if dep == id then
+        local back = {at}
+        while back[#back] ~= id do
+          back[#back + 1] = reached_from[back[#back]]
+        end
+        local names = {}
+        for j = #back, 1, -1 do
+          names[#names + 1] = back[j]
+        end
+        names[#names + 1] = id
+        return table.concat(names, ' -> ')
+      end
+      if not reached_from[dep] then
+        reached_from[dep] = at
+        queue[#queue + 1] = dep
+      end
+    end
+  end
+  return nil
+end
+
 -- Validate the whole batch before the first write: scripts do not roll back.
-local known, existing = {}, {}
+local known, existing, batch_deps = {}, {}, {}
 for i = 1, n do
   local id = arg(i, 1)
   if not known[id] and redis.call('EXISTS', task_key(prefix, id)) == 1 then
@@ -50,6 +99,13 @@ for i = 1, n do
         return {MISSING_DEPENDENCY, id, dep}
       end
     end
+    if arg(i, 7) ~= '' and redis.call('EXISTS', dependents_key(prefix, id)) == 1 then
+      local cycle = cycle_through_waiting(id, arg(i, 7), batch_deps)
+      if cycle then
+        return {DEPENDENCY_CYCLE, id, cycle}
+      end
+    end
+    batch_deps[id] = arg(i, 7)
   end
   known[id] = true
 end
