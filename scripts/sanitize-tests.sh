@@ -2,7 +2,8 @@
 # ./run test --sanitize [address|thread|all] [ctest arguments]
 #   address  every test binary built with -fsanitize=address,undefined in build-asan and
 #            run by ctest; any report fails the run (-fno-sanitize-recover=all)
-#   thread   the concurrency suites (test_store, test_worker) built with
+#   thread   the suites whose code runs threads (store, worker, sync, monitor,
+#            analytics_season) built with
 #            -fsanitize=thread in build-tsan and run
 #   all      both (the default)
 # Each has its own build folder, so the normal build/ is never touched.
@@ -38,7 +39,7 @@ fi
 
 if [ "$which" = thread ] || [ "$which" = all ]; then
   configure build-tsan thread
-  cmake --build build-tsan -j"$(nproc)" --target test_store test_worker
+  cmake --build build-tsan -j"$(nproc)" --target test_store test_worker test_sync test_monitor test_analytics_season
   # Only the binaries built here have tests; the others' placeholders are skipped.
   TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/scripts/sanitizers/tsan.supp" \
     ctest --test-dir build-tsan --output-on-failure -j"$(nproc)" -E '_NOT_BUILT$|^faults$' "$@"

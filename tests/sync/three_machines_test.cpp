@@ -253,8 +253,10 @@ TEST_P(ThreeMachines, AllTasksCompleteEverywhereWithIdenticalStateAndNoLoss) {
 
 INSTANTIATE_TEST_SUITE_P(Sync, ThreeMachines,
                          ::testing::Values(Scenario{"clocks agree", 0}, Scenario{"gamma ten minutes ahead", 600'000}),
-                         [](const auto& info) { return info.param.gamma_skew_ms == 0 ? std::string("ClocksAgree")
-                                                                                     : std::string("GammaTenMinutesAhead"); });
+                         [](const auto& scenario) {
+                           return scenario.param.gamma_skew_ms == 0 ? std::string("ClocksAgree")
+                                                                    : std::string("GammaTenMinutesAhead");
+                         });
 
 } // namespace
 } // namespace nfl::test
