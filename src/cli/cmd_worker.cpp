@@ -33,6 +33,11 @@ public:
 
   std::string render() {
     std::lock_guard lock(m_mutex);
+    // The worker's own counters are read before the store: a counter moves only after
+    // the store accepted the change, so no scrape shows a completion or failure that
+    // the store's gauges in the same scrape do not. (This scrape's own store-call
+    // timings show in the next one.)
+    const std::string own = m_registry.render();
     metrics::TextWriter w;
     const Millis now = SystemClock().now_ms();
     try {
@@ -47,8 +52,7 @@ public:
     } else if (!m_store_metrics.render(*m_store, now, w)) {
       m_store.reset();
     }
-    m_registry.render(w);
-    return w.take();
+    return w.take() + own;
   }
 
 private:

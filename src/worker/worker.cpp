@@ -132,6 +132,9 @@ public:
       throw InputError("--queues: this worker serves no queue; expected at least one of the served queues");
     }
     m_options.machine.queues = m_options.queues;
+    // Set before run(): the metrics endpoint answers from the start, and a first
+    // scrape must not report a worker without slots.
+    m_metrics.slots.set(m_options.concurrency);
   }
 
   int run();
@@ -289,7 +292,6 @@ int Worker::Impl::run() {
     m_backlog.push_back({Undelivered::Kind::complete, std::move(entry)});
   }
   m_running.assign(static_cast<std::size_t>(m_options.concurrency), nullptr);
-  m_metrics.slots.set(m_options.concurrency);
   {
     std::string queues;
     for (const auto& q : m_options.queues) {
