@@ -1234,6 +1234,16 @@ private:
     return q.text(0);
   }
 
+  std::vector<std::string> dependencies_locked(const std::string& id) {
+    std::vector<std::string> out;
+    auto q = query("SELECT dep_id FROM deps WHERE task_id = ?1");
+    q.bind(1, id);
+    while (q.step()) {
+      out.push_back(q.text(0));
+    }
+    return out;
+  }
+
   std::vector<std::string> dependents_locked(const std::string& id) {
     std::vector<std::string> out;
     auto q = query("SELECT task_id FROM deps WHERE dep_id = ?1");
@@ -1371,15 +1381,7 @@ private:
       if (auto status = status_of_locked(at); !status || *status == "completed") {
         continue;
       }
-      std::vector<std::string> next;
-      {
-        auto q = query("SELECT dep_id FROM deps WHERE task_id = ?1");
-        q.bind(1, at);
-        while (q.step()) {
-          next.push_back(q.text(0));
-        }
-      }
-      for (auto& n : next) {
+      for (auto& n : dependencies_locked(at)) {
         if (n == t.id) {
           std::vector<std::string> back = {at};
           while (back.back() != t.id) {
@@ -1515,18 +1517,12 @@ private:
       if (forward.contains(x)) {
         continue;
       }
-      {
-        auto q = query("SELECT status FROM tasks WHERE id = ?1");
-        q.bind(1, x);
-        if (!q.step() || q.text(0) == "completed") {
-          continue;
-        }
+      if (auto status = status_of_locked(x); !status || *status == "completed") {
+        continue;
       }
       forward.insert(x);
-      auto q = query("SELECT dep_id FROM deps WHERE task_id = ?1");
-      q.bind(1, x);
-      while (q.step()) {
-        stack.push_back(q.text(0));
+      for (auto& d : dependencies_locked(x)) {
+        stack.push_back(std::move(d));
       }
     }
     if (!closes) {
