@@ -98,7 +98,7 @@ TEST(Faults, DataDirFullThenSpaceReturns) {
   std::vector<Process> workers;
   workers.push_back(rig.spawn_worker("w0"));
   auto store = rig.store();
-  ASSERT_TRUE(wait_until([&] { return completed_count(*store) >= 150; }, 120s));
+  ASSERT_TRUE(wait_for_completed(*store, 150, 120s));
 
   auto filler = rig.data_dir() / "filler.bin";
   const auto filled = fill_up(filler);

@@ -379,6 +379,22 @@ std::vector<int> wait_all(std::vector<Process>& workers, std::chrono::seconds li
   return codes;
 }
 
+std::vector<std::int64_t> progress_marks(std::mt19937_64& rng, std::int64_t total, int count, double lo_share,
+                                         double hi_share) {
+  std::uniform_real_distribution<double> within(0.0, 1.0);
+  const double slice = (hi_share - lo_share) / count;
+  std::vector<std::int64_t> marks;
+  for (int i = 0; i < count; ++i) {
+    const double share = lo_share + slice * (i + within(rng));
+    marks.push_back(std::max<std::int64_t>(1, static_cast<std::int64_t>(share * static_cast<double>(total))));
+  }
+  return marks;
+}
+
+bool wait_for_completed(TaskStore& store, std::int64_t mark, std::chrono::milliseconds limit) {
+  return wait_until([&] { return completed_count(store) >= mark; }, limit);
+}
+
 void random_pause(std::mt19937_64& rng, std::chrono::milliseconds lo, std::chrono::milliseconds hi) {
   std::uniform_int_distribution<std::int64_t> d(lo.count(), hi.count());
   std::this_thread::sleep_for(std::chrono::milliseconds(d(rng)));

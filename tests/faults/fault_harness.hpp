@@ -128,6 +128,14 @@ bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds lim
 std::int64_t completed_count(TaskStore& store);
 // Waits for every worker to exit; returns their exit codes.
 std::vector<int> wait_all(std::vector<Process>& workers, std::chrono::seconds limit);
+// Completion counts at which a scenario injects its `count` faults: one random mark in
+// each of `count` equal slices of [lo_share, hi_share] x total, ascending. Faults tied
+// to progress rather than to the clock happen as often, and mid-drain, on a fast
+// machine as on a slow one (a clock schedule let a fast CI machine drain first).
+std::vector<std::int64_t> progress_marks(std::mt19937_64& rng, std::int64_t total, int count, double lo_share,
+                                         double hi_share);
+// Waits (up to `limit`) until `store` has at least `mark` completed tasks.
+bool wait_for_completed(TaskStore& store, std::int64_t mark, std::chrono::milliseconds limit);
 // A uniformly random pause in [lo, hi]: the fault schedule, not synchronisation.
 void random_pause(std::mt19937_64& rng, std::chrono::milliseconds lo, std::chrono::milliseconds hi);
 int count_occurrences(const std::string& text, const std::string& needle);

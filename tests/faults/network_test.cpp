@@ -26,8 +26,8 @@ TEST(Faults, SlowNetworkAndDroppedConnections) {
   auto store = rig.store();
   std::uniform_int_distribution<int> delay_ms(0, 15);
   int drops = 0;
-  while (drops < 10 && completed_count(*store) < k_tasks * 9 / 10) {
-    random_pause(rig.rng(), 200ms, 900ms);
+  for (auto mark : progress_marks(rig.rng(), k_tasks, 10, 0.05, 0.85)) {
+    ASSERT_TRUE(wait_for_completed(*store, mark, 120s)) << "the drain stalled before " << mark << " completions";
     proxy.set_delay(std::chrono::milliseconds(delay_ms(rig.rng())));
     proxy.drop_all();
     ++drops;
@@ -41,8 +41,7 @@ TEST(Faults, SlowNetworkAndDroppedConnections) {
                          proxy.connections_dropped());
   report(row);
   expect_clean(row);
-  EXPECT_GE(drops, 5) << "the drain ended before the faults were injected; lengthen it";
-  EXPECT_GT(proxy.connections_dropped(), 0);
+  EXPECT_GT(proxy.connections_dropped(), 0) << "no cut found a connection to drop";
 }
 
 } // namespace

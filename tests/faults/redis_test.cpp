@@ -35,7 +35,7 @@ TEST(Faults, RedisKilledAndRestartedFromAofMidDrain) {
   for (double share : {0.2, 0.55}) {
     {
       auto store = rig.store();
-      ASSERT_TRUE(wait_until([&] { return completed_count(*store) >= k_tasks * share; }, 120s));
+      ASSERT_TRUE(wait_for_completed(*store, static_cast<std::int64_t>(k_tasks * share), 120s));
     }
     redis.kill9();
     ++crashes;
@@ -97,7 +97,7 @@ TEST(Faults, RedisRefusingWritesAtMaxmemory) {
     workers.push_back(rig.spawn_worker(fmt::format("w{}", i)));
   }
   auto store = rig.store();
-  ASSERT_TRUE(wait_until([&] { return completed_count(*store) >= 150; }, 120s));
+  ASSERT_TRUE(wait_for_completed(*store, 150, 120s));
   // Below what is in use: every write that would grow memory is refused from now on.
   redis.cli("CONFIG SET maxmemory 1");
 
