@@ -4,12 +4,15 @@
 // get a 500, and every answer carries the security headers.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -67,22 +70,52 @@ struct Fixture {
   }
 };
 
-std::string exchange(int port, std::string_view request) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) {
-    std::abort();
-  }
-  timeval timeout{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+[[noreturn]] void die(const char* what) {
+  std::perror(what);
+  std::abort();
+}
+
+// libFuzzer's -timeout runs on SIGALRM, so any blocking call here can return EINTR
+// (CI once aborted on a connect interrupted that way after 31k requests). An
+// interrupted connect goes on in the background: wait for it, then read its outcome.
+void connect_loopback(int fd, int port) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<std::uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    std::abort();
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    return;
   }
+  if (errno != EINTR) {
+    die("fuzz_http: connect");
+  }
+  pollfd p{fd, POLLOUT, 0};
+  while (::poll(&p, 1, 10'000) < 0) {
+    if (errno != EINTR) {
+      die("fuzz_http: poll");
+    }
+  }
+  int error = 0;
+  socklen_t length = sizeof error;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 || error != 0) {
+    errno = error;
+    die("fuzz_http: connect (after EINTR)");
+  }
+}
+
+std::string exchange(int port, std::string_view request) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) {
+    die("fuzz_http: socket");
+  }
+  timeval timeout{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  connect_loopback(fd, port);
   while (!request.empty()) {
     const ssize_t n = ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
     if (n <= 0) {
       break; // the server may close early on a request it refuses
     }
@@ -93,6 +126,9 @@ std::string exchange(int port, std::string_view request) {
   char buf[65536];
   for (;;) {
     const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
     if (n <= 0) {
       break;
     }

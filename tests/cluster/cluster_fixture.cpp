@@ -42,10 +42,21 @@ std::string field(const std::string& text, const std::string& name) {
 
 LocalCluster::LocalCluster(int node_timeout_ms) {
   for (int i = 0; i < 6; ++i) {
-    // The bus port defaults to port + 10000, which may be taken or above 65535.
-    m_servers.push_back(std::make_unique<RedisServer>(std::vector<std::string>{
-        "--cluster-enabled", "yes", "--cluster-port", std::to_string(free_loopback_port()), "--cluster-node-timeout",
-        std::to_string(node_timeout_ms), "--appendonly", "yes"}));
+    // The bus port defaults to port + 10000, which may be taken or above 65535. A bus
+    // port another process took first (tests run in parallel) is retried with another:
+    // RedisServer retries its own port, not this one.
+    for (int attempt = 1;; ++attempt) {
+      try {
+        m_servers.push_back(std::make_unique<RedisServer>(std::vector<std::string>{
+            "--cluster-enabled", "yes", "--cluster-port", std::to_string(free_loopback_port()),
+            "--cluster-node-timeout", std::to_string(node_timeout_ms), "--appendonly", "yes"}));
+        break;
+      } catch (const std::runtime_error&) {
+        if (attempt == 3) {
+          throw;
+        }
+      }
+    }
     m_alive.push_back(true);
   }
   std::string cmd = "redis-cli --cluster create";

@@ -293,7 +293,10 @@ TEST(RedisClusterStore, AMasterKilledDuringADrainLosesNoTaskAndRunsNoneTwice) {
       std::chrono::seconds(60)));
   cluster.kill(owner);
   auto killed = std::chrono::steady_clock::now();
-  EXPECT_LT(at_kill, k_tasks / 2) << "the kill came too late to be mid-drain";
+  // The kill is tied to progress (a fifth done); this only checks that work was left
+  // for after it. A poll delayed on a loaded machine while a fast drain runs on may see
+  // well past a fifth; hundreds of tasks left is still mid-drain.
+  EXPECT_LT(at_kill, k_tasks * 4 / 5) << "the kill came too late to be mid-drain";
 
   EXPECT_EQ(wait_exit(pa), 0);
   EXPECT_EQ(wait_exit(pb), 0);

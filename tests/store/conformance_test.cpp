@@ -911,21 +911,33 @@ TEST_P(StoreConformance, HundredThousandTasksClaimCostDoesNotGrowWithQueueLength
   auto s = store->status();
   EXPECT_EQ(s.counts["pending"], k_total - k_probe);
   EXPECT_EQ(s.queues["analysis:standard"].pending, k_total - k_probe);
-  double large_us = probe();
+  // The two probes run seconds apart, and the machine's load may change in between
+  // (ctest -j starts other tests): a large probe over the bound is probed again, up
+  // to three in all, and the best median counts. A claim whose cost grows with the
+  // queue is over the bound every time (100x the tasks).
+  const double bound_us = 5.0 * std::max(small_us, 50.0);
+  double large_us = 0.0;
+  int large_probes = 0;
+  do {
+    const double median = probe();
+    large_us = large_probes == 0 ? median : std::min(large_us, median);
+    ++large_probes;
+  } while (large_us >= bound_us && large_probes < 3);
   std::printf("[ conformance ] %s: 100k tasks added in %.2f s; median claim %.1f us at ~1k queued, %.1f us at "
-              "~100k queued (ratio %.2f)\n",
+              "~100k queued (ratio %.2f, best of %d probe(s))\n",
               GetParam().c_str(), std::chrono::duration<double>(t_add1 - t_add0).count(), small_us, large_us,
-              large_us / std::max(small_us, 1e-3));
-  EXPECT_LT(large_us, 5.0 * std::max(small_us, 50.0));
+              large_us / std::max(small_us, 1e-3), large_probes);
+  EXPECT_LT(large_us, bound_us);
 
-  // The head is right: after 300 + 300 claims the critical tasks are still first.
+  // The head is right: after 300 + 300 (or more) claims the critical tasks are still first.
+  const int probed = (1 + large_probes) * k_probe;
   auto lease = store->claim(request());
   ASSERT_TRUE(lease);
   EXPECT_EQ(lease->task.priority, Priority::critical);
   s = store->status();
-  EXPECT_EQ(s.counts["completed"], 2 * k_probe);
+  EXPECT_EQ(s.counts["completed"], probed);
   EXPECT_EQ(s.counts["running"], 1);
-  EXPECT_EQ(s.counts["pending"], k_total - 2 * k_probe - 1);
+  EXPECT_EQ(s.counts["pending"], k_total - probed - 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, ::testing::Values("sqlite", "redis"), backend_name);

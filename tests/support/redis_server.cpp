@@ -5,7 +5,10 @@
 #include <fcntl.h>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <netinet/in.h>
+#include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <sys/socket.h>
@@ -48,12 +51,74 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(m_path, ec);
 }
 
+namespace {
+
+// redis-server exited before it answered: typically its port was taken between
+// free_loopback_port() closing it and redis binding it (tests run in parallel).
+struct ExitedAtStart : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Whether process `pid` holds the socket listening on 127.0.0.1:`port` (Linux /proc;
+// true where /proc cannot tell: no such file, no listener listed, fds unreadable): a
+// PING answered by another test's server on a port we were about to bind must not
+// count as ours being ready.
+bool listens_on(pid_t pid, int port) {
+  std::ifstream tcp("/proc/net/tcp");
+  if (!tcp) {
+    return true;
+  }
+  char want[16];
+  std::snprintf(want, sizeof want, "0100007F:%04X", port);
+  std::set<std::string> inodes;
+  std::string line;
+  std::getline(tcp, line); // header
+  while (std::getline(tcp, line)) {
+    std::istringstream in(line);
+    std::string sl, local, remote, state, queues, timer, retr, uid, timeout, inode;
+    if (in >> sl >> local >> remote >> state >> queues >> timer >> retr >> uid >> timeout >> inode &&
+        local == want && state == "0A") {
+      inodes.insert("socket:[" + inode + "]");
+    }
+  }
+  if (inodes.empty()) {
+    return true;
+  }
+  std::error_code ec;
+  std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec);
+  if (ec) {
+    return true;
+  }
+  for (std::filesystem::directory_iterator end; !ec && it != end; it.increment(ec)) {
+    std::error_code link_ec;
+    auto target = std::filesystem::read_symlink(it->path(), link_ec);
+    if (!link_ec && inodes.count(target.string())) {
+      return true;
+    }
+  }
+  return false;
+}
+
+} // namespace
+
 RedisServer::RedisServer(std::vector<std::string> extra_args) : m_extra(std::move(extra_args)) {
-  m_port = free_loopback_port();
   std::string templ = (std::filesystem::temp_directory_path() / "nfl-redis-XXXXXX").string();
   if (!::mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
   m_dir = templ;
-  start();
+  // A port another process took first costs a retry on a fresh port, not the test.
+  for (int attempt = 1;; ++attempt) {
+    m_port = free_loopback_port();
+    try {
+      start();
+      return;
+    } catch (const ExitedAtStart&) {
+      if (attempt == 5) {
+        std::error_code ec;
+        std::filesystem::remove_all(m_dir, ec); // no destructor runs for a throwing constructor
+        throw;
+      }
+    }
+  }
 }
 
 RedisServer::~RedisServer() {
@@ -111,13 +176,14 @@ void RedisServer::wait_ready() const {
                       (r->type == REDIS_REPLY_ERROR && std::string(r->str).rfind("NOAUTH", 0) == 0));
       if (r) freeReplyObject(r);
       redisFree(c);
-      if (ok) return;
+      if (ok && listens_on(m_pid, m_port)) return;
     } else if (c) {
       redisFree(c);
     }
     int status = 0;
     if (::waitpid(m_pid, &status, WNOHANG) == m_pid)
-      throw std::runtime_error("redis-server exited at start; see " + (m_dir / "redis.log").string());
+      throw ExitedAtStart("redis-server exited at start on port " + std::to_string(m_port) + "; see " +
+                          (m_dir / "redis.log").string());
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   throw std::runtime_error("redis-server did not answer on port " + std::to_string(m_port));

@@ -33,8 +33,10 @@ TEST(Resilience, KilledWorkersTasksAreReclaimedAndCompletedOnce) {
   auto factory = redis_factory(redis.port());
   auto store = factory();
   std::vector<Task> tasks;
+  // Long enough that none finishes between the poll seeing all four running and the
+  // kill, even when a loaded machine delays that poll.
   for (int i = 0; i < 4; ++i) {
-    tasks.push_back(make_task("sleep", Json{{"seconds", 1.0}, {"i", i}}, "cpu:sequential"));
+    tasks.push_back(make_task("sleep", Json{{"seconds", 2.0}, {"i", i}}, "cpu:sequential"));
   }
   auto ids = add_all(*store, tasks);
 
@@ -84,7 +86,10 @@ TEST(Resilience, SigtermHandsUnfinishedTasksBackWithinGrace) {
   EXPECT_EQ(wait_exit(pid), 0);
   auto took = std::chrono::steady_clock::now() - start;
   EXPECT_GE(took, std::chrono::milliseconds(600)) << "running tasks get the grace period";
-  EXPECT_LT(took, std::chrono::milliseconds(700 + 3000));
+  // Far below the tasks' 120 s and the default 30 s grace, which is what a worker that
+  // ignored --grace would take; the rest is release and exit, which a loaded CI
+  // machine or a sanitizer build stretches to seconds.
+  EXPECT_LT(took, std::chrono::milliseconds(700 + 15'000));
   for (const auto& id : ids) {
     auto t = store->get(id);
     ASSERT_TRUE(t);
@@ -105,14 +110,16 @@ TEST(Resilience, SecondSignalExitsAtOnce) {
   o.grace = std::chrono::milliseconds(60'000);
   pid_t pid = fork_worker(factory, config, o);
   ASSERT_TRUE(eventually([&] { return store->status().counts["running"] == 1; }, std::chrono::seconds(10)));
-  auto start = std::chrono::steady_clock::now();
   ::kill(pid, SIGTERM);
   // The first signal is handled (the log says so) before the second one is sent.
   ASSERT_TRUE(eventually([&] { return count_lines_containing(config.data_dir / "logs" / "impatient.log", "stop requested") > 0; },
                          std::chrono::seconds(10)));
+  // Timed from the second signal: waiting out the 60 s grace (or the 120 s task) is
+  // the failure; how long a loaded machine takes to log the first signal is not.
+  auto start = std::chrono::steady_clock::now();
   ::kill(pid, SIGINT);
   EXPECT_EQ(wait_exit(pid), 128 + SIGINT);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(15));
   EXPECT_EQ(store->get(ids[0])->status, TaskStatus::running) << "left to lease expiry";
 }
 
