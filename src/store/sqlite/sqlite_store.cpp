@@ -1254,6 +1254,19 @@ private:
     return out;
   }
 
+  // The tasks waiting on `id` that are in `status` (read whole before the caller
+  // changes any of them).
+  std::vector<std::string> dependents_in_status_locked(const std::string& id, const char* status) {
+    std::vector<std::string> out;
+    auto q = query("SELECT t.id FROM deps d JOIN tasks t ON t.id = d.task_id WHERE d.dep_id = ?1 AND t.status = ?2");
+    q.bind(1, id);
+    q.bind(2, status);
+    while (q.step()) {
+      out.push_back(q.text(0));
+    }
+    return out;
+  }
+
   struct DependencyState {
     std::int64_t unmet = 0;
     std::string blocked_reason; // non-empty when a dependency failed, was cancelled or is blocked
@@ -1775,16 +1788,7 @@ private:
     while (!frontier.empty()) {
       std::string current = std::move(frontier.back());
       frontier.pop_back();
-      std::vector<std::string> waiting;
-      {
-        auto q = query("SELECT t.id FROM deps d JOIN tasks t ON t.id = d.task_id WHERE d.dep_id = ?1 AND "
-                       "t.status = 'pending'");
-        q.bind(1, current);
-        while (q.step()) {
-          waiting.push_back(q.text(0));
-        }
-      }
-      for (auto& dependent : waiting) {
+      for (auto& dependent : dependents_in_status_locked(current, "pending")) {
         query("UPDATE tasks SET status = 'blocked', qstate = 0, blocked_reason = ?2 WHERE id = ?1")
             .bind(1, dependent)
             .bind(2, reason)
@@ -1802,16 +1806,7 @@ private:
     while (!frontier.empty()) {
       std::string current = std::move(frontier.back());
       frontier.pop_back();
-      std::vector<std::string> blocked;
-      {
-        auto q = query("SELECT t.id FROM deps d JOIN tasks t ON t.id = d.task_id WHERE d.dep_id = ?1 AND "
-                       "t.status = 'blocked'");
-        q.bind(1, current);
-        while (q.step()) {
-          blocked.push_back(q.text(0));
-        }
-      }
-      for (auto& dependent : blocked) {
+      for (auto& dependent : dependents_in_status_locked(current, "blocked")) {
         if (!dependency_state_locked(dependent).blocked_reason.empty()) {
           continue;
         }
