@@ -20,25 +20,33 @@ local function release_dependents(k, prefix, id, now)
   end
 end
 
--- A task failed terminally or was cancelled: its waiting dependents, and theirs in
--- turn, become blocked with `reason` (which names the root task).
-local function block_dependents(k, prefix, root, reason)
+-- Depth first over the tasks that (transitively) wait on `root`: `visit(d, dk)` runs
+-- for each dependent whose status is `status`, and the walk goes on through it when
+-- visit returns true.
+local function walk_dependents(prefix, root, status, visit)
   local stack = {root}
   while #stack > 0 do
     local id = table.remove(stack)
-    local deps = redis.call('SMEMBERS', dependents_key(prefix, id))
-    for _, d in ipairs(deps) do
+    for _, d in ipairs(redis.call('SMEMBERS', dependents_key(prefix, id))) do
       local dk = task_key(prefix, d)
-      if redis.call('HGET', dk, 'status') == 'pending' then
-        local queue = redis.call('HGET', dk, 'queue')
-        redis.call('ZREM', k.queue[queue], d)
-        redis.call('ZREM', k.delayed, d)
-        redis.call('SMOVE', k.status.pending, k.status.blocked, d)
-        redis.call('HSET', dk, 'status', 'blocked', 'blocked_reason', reason)
+      if redis.call('HGET', dk, 'status') == status and visit(d, dk) then
         table.insert(stack, d)
       end
     end
   end
+end
+
+-- A task failed terminally or was cancelled: its waiting dependents, and theirs in
+-- turn, become blocked with `reason` (which names the root task).
+local function block_dependents(k, prefix, root, reason)
+  walk_dependents(prefix, root, 'pending', function(d, dk)
+    local queue = redis.call('HGET', dk, 'queue')
+    redis.call('ZREM', k.queue[queue], d)
+    redis.call('ZREM', k.delayed, d)
+    redis.call('SMOVE', k.status.pending, k.status.blocked, d)
+    redis.call('HSET', dk, 'status', 'blocked', 'blocked_reason', reason)
+    return true
+  end)
 end
 
 -- Why a task must stay blocked: the first dependency that is failed, cancelled or
@@ -59,25 +67,17 @@ end
 -- A task came back (requeue): its blocked dependents, and theirs in turn, return to
 -- waiting unless another dependency still blocks them.
 local function unblock_dependents(k, prefix, root, now)
-  local stack = {root}
-  while #stack > 0 do
-    local id = table.remove(stack)
-    local deps = redis.call('SMEMBERS', dependents_key(prefix, id))
-    for _, d in ipairs(deps) do
-      local dk = task_key(prefix, d)
-      if redis.call('HGET', dk, 'status') == 'blocked' then
-        local reason = blocking_reason(prefix, dk)
-        if reason then
-          redis.call('HSET', dk, 'blocked_reason', reason)
-        else
-          redis.call('SMOVE', k.status.blocked, k.status.pending, d)
-          redis.call('HSET', dk, 'status', 'pending', 'blocked_reason', '')
-          if tonumber(redis.call('HGET', dk, 'unmet') or '0') <= 0 then
-            enqueue(k, dk, d, now)
-          end
-          table.insert(stack, d)
-        end
-      end
+  walk_dependents(prefix, root, 'blocked', function(d, dk)
+    local reason = blocking_reason(prefix, dk)
+    if reason then
+      redis.call('HSET', dk, 'blocked_reason', reason)
+      return false
     end
-  end
+    redis.call('SMOVE', k.status.blocked, k.status.pending, d)
+    redis.call('HSET', dk, 'status', 'pending', 'blocked_reason', '')
+    if tonumber(redis.call('HGET', dk, 'unmet') or '0') <= 0 then
+      enqueue(k, dk, d, now)
+    end
+    return true
+  end)
 end
