@@ -1,5 +1,6 @@
 #include "cluster/cluster_fixture.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 #include <stdexcept>
@@ -211,6 +212,20 @@ void LocalCluster::wait_ready(std::chrono::milliseconds limit) const {
                   field(replication, "master_sync_in_progress") == "0";
         }
         last = "node " + std::to_string(i) + ": " + field(info, "cluster_state");
+        // Every node lists each master's replica (what CLUSTER SLOTS tells a client,
+        // and so whether it WAITs for the replica): gossip may still be announcing it
+        // after the replica's own link is up.
+        auto view = nodes(static_cast<int>(i));
+        for (const auto& m : view) {
+          if (!ready || !m.master || m.slots.empty()) {
+            continue;
+          }
+          ready = std::any_of(view.begin(), view.end(),
+                              [&](const Node& r) { return !r.master && !r.failed && r.master_id == m.id; });
+          if (!ready) {
+            last = "node " + std::to_string(i) + " lists no replica of master " + m.id;
+          }
+        }
       }
     } catch (const std::exception& e) {
       ready = false;

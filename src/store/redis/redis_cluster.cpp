@@ -190,16 +190,21 @@ void Topology::set_mode(Mode mode) {
   m_mode = mode;
 }
 
-std::optional<Topology::Owner> Topology::owner(int slot) const {
+std::optional<Topology::Owner> Topology::owner(int slot, int wanted_replicas) const {
   std::lock_guard lock(m_mutex);
-  if (m_stale || m_slot_owner.empty() || monotonic_ms() - m_installed_ms > k_slot_map_max_age_ms) {
+  const Millis age = monotonic_ms() - m_installed_ms;
+  if (m_stale || m_slot_owner.empty() || age > k_slot_map_max_age_ms) {
     return std::nullopt;
   }
   auto index = m_slot_owner[static_cast<std::size_t>(slot)];
   if (index < 0) {
     return std::nullopt;
   }
-  return m_owners[static_cast<std::size_t>(index)];
+  const Owner& owner = m_owners[static_cast<std::size_t>(index)];
+  if (owner.replicas < wanted_replicas && age > k_slot_map_replica_recheck_ms) {
+    return std::nullopt;
+  }
+  return owner;
 }
 
 void Topology::install(std::vector<std::pair<std::pair<int, int>, Owner>> ranges, const std::vector<std::string>& nodes) {
@@ -430,8 +435,8 @@ void Client::refresh() {
   throw NotSent(fmt::format("no node of the Redis Cluster answered CLUSTER SLOTS (last: {})", last_error));
 }
 
-std::string Client::owner_endpoint(int slot, int& replicas) {
-  auto owner = m_topology->owner(slot);
+std::string Client::owner_endpoint(int slot, int& replicas, int wanted_replicas) {
+  auto owner = m_topology->owner(slot, wanted_replicas);
   if (!owner) {
     refresh();
     owner = m_topology->owner(slot);
@@ -478,7 +483,7 @@ Reply Client::cluster_command(const std::vector<std::string>& args, CallOptions 
         wait_for = call.replicate ? m_options.cluster_wait_replicas : 0; // its replicas are not known here
       } else {
         int replicas = 0;
-        endpoint = owner_endpoint(target_slot, replicas);
+        endpoint = owner_endpoint(target_slot, replicas, call.replicate ? m_options.cluster_wait_replicas : 0);
         wait_for = call.replicate ? std::min(m_options.cluster_wait_replicas, replicas) : 0;
       }
       std::vector<std::vector<std::string>> batch;
@@ -565,7 +570,7 @@ std::vector<Reply> Client::pipeline(const std::vector<std::vector<std::string>>&
   for (Millis backoff = 20;; backoff = std::min<Millis>(backoff * 2, 500)) {
     try {
       int replicas = 0;
-      replies = node(owner_endpoint(target_slot, replicas)).pipeline(commands);
+      replies = node(owner_endpoint(target_slot, replicas, 0)).pipeline(commands);
       break;
     } catch (const NotSent& e) {
       m_topology->mark_stale();

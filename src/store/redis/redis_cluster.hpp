@@ -32,6 +32,11 @@ inline constexpr int k_max_redirects = 16;
 // A slot map older than this is re-read before the next command, so that replicas
 // that (re)joined count for WAIT again.
 inline constexpr Millis k_slot_map_max_age_ms = 30'000;
+// A write that wants more replicas than the map lists for its master re-reads a map
+// older than this first: a map read while a replica was still being announced (a
+// fresh cluster, a replica restarting) would otherwise skip WAIT for up to 30 s and a
+// failover in that window could lose acknowledged writes (seen in CI).
+inline constexpr Millis k_slot_map_replica_recheck_ms = 1'000;
 
 // The hash tag of `key` by Redis's rule: what lies between the first '{' and the
 // first '}' after it, when that is not empty.
@@ -62,8 +67,10 @@ public:
   Mode mode() const;
   void set_mode(Mode mode);
 
-  // The master of `slot`, when the map is fresh and knows it.
-  std::optional<Owner> owner(int slot) const;
+  // The master of `slot`, when the map is fresh and knows it. A master listed with
+  // fewer than `wanted_replicas` replicas counts as fresh for only
+  // k_slot_map_replica_recheck_ms.
+  std::optional<Owner> owner(int slot, int wanted_replicas = 0) const;
   // Installs a map read with CLUSTER SLOTS.
   void install(std::vector<std::pair<std::pair<int, int>, Owner>> ranges, const std::vector<std::string>& nodes);
   // A MOVED answer: `slot` now lives on `endpoint`. The rest of the map is re-read on
@@ -134,7 +141,7 @@ private:
   void resolve_mode();
   bool detect_cluster();
   Connection& node(const std::string& endpoint);
-  std::string owner_endpoint(int slot, int& replicas);
+  std::string owner_endpoint(int slot, int& replicas, int wanted_replicas);
   void refresh();
   Reply cluster_command(const std::vector<std::string>& args, CallOptions call, std::optional<int> slot);
 
