@@ -1,7 +1,8 @@
 // The Redis store on a real local Redis Cluster (3 masters + 3 replicas): slot
 // hashing against the server's own, the store's semantics through the cluster client
 // from a node that does not own the slot, resharding (ASK, then MOVED), the refusal of
-// a prefix without a hash tag, and a master killed during a two-worker drain.
+// a prefix without a hash tag, the slot map's replica recheck (no cluster needed),
+// and a master killed during a two-worker drain.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -88,6 +89,26 @@ TEST(RedisClusterStore, KeySlotsAreTheServersSlots) {
   EXPECT_EQ(redis_detail::command_slot({"EVALSHA", "abc", "2", "{nfl}:leases", "x"}), key_slot("{nfl}:"));
   EXPECT_EQ(redis_detail::command_slot({"SCRIPT", "LOAD", "return 1"}), std::nullopt);
   EXPECT_EQ(redis_detail::command_slot({"BLPOP", "{nfl}:wake:cpu:parallel", "1"}), key_slot("nfl"));
+}
+
+// A slot map read before a master's replica was announced lists it with none; writes
+// that want a replica must not trust that for the map's whole 30 s life (they would
+// skip WAIT, and a failover could lose acknowledged writes). The age is the real
+// monotonic clock's, so this waits the recheck interval out once.
+TEST(RedisClusterTopology, AMapListingTooFewReplicasIsReReadForWritesAfterTheRecheckInterval) {
+  using redis_detail::Topology;
+  Topology without(RedisCluster::on, "topology-test-without-replica");
+  Topology with(RedisCluster::on, "topology-test-with-replica");
+  without.install({{{0, redis_detail::k_cluster_slots - 1}, Topology::Owner{"127.0.0.1:7001", 0}}}, {"127.0.0.1:7001"});
+  with.install({{{0, redis_detail::k_cluster_slots - 1}, Topology::Owner{"127.0.0.1:7002", 1}}}, {"127.0.0.1:7002"});
+  const int slot = key_slot(k_prefix);
+  ASSERT_TRUE(without.owner(slot, 1)) << "a fresh map is used as it is";
+  std::this_thread::sleep_for(std::chrono::milliseconds(redis_detail::k_slot_map_replica_recheck_ms + 100));
+  EXPECT_FALSE(without.owner(slot, 1)) << "a write wanting a replica re-reads a map listing none";
+  ASSERT_TRUE(without.owner(slot, 0)) << "reads keep the map for its whole life";
+  EXPECT_EQ(without.owner(slot, 0)->endpoint, "127.0.0.1:7001");
+  ASSERT_TRUE(with.owner(slot, 1)) << "a map listing enough replicas keeps serving writes";
+  EXPECT_EQ(with.owner(slot, 1)->replicas, 1);
 }
 
 TEST(RedisClusterStore, TheStoreWorksThroughANodeThatDoesNotOwnItsSlot) {
