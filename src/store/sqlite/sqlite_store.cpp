@@ -208,6 +208,15 @@ public:
     }
     return std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col)));
   }
+  // Every remaining row's first column: read whole, so the caller may change the
+  // rows it names afterwards.
+  std::vector<std::string> texts() {
+    std::vector<std::string> out;
+    while (step()) {
+      out.push_back(text(0));
+    }
+    return out;
+  }
 
 private:
   void check(int rc) const {
@@ -1235,36 +1244,20 @@ private:
   }
 
   std::vector<std::string> dependencies_locked(const std::string& id) {
-    std::vector<std::string> out;
-    auto q = query("SELECT dep_id FROM deps WHERE task_id = ?1");
-    q.bind(1, id);
-    while (q.step()) {
-      out.push_back(q.text(0));
-    }
-    return out;
+    return query("SELECT dep_id FROM deps WHERE task_id = ?1").bind(1, id).texts();
   }
 
   std::vector<std::string> dependents_locked(const std::string& id) {
-    std::vector<std::string> out;
-    auto q = query("SELECT task_id FROM deps WHERE dep_id = ?1");
-    q.bind(1, id);
-    while (q.step()) {
-      out.push_back(q.text(0));
-    }
-    return out;
+    return query("SELECT task_id FROM deps WHERE dep_id = ?1").bind(1, id).texts();
   }
 
   // The tasks waiting on `id` that are in `status` (read whole before the caller
   // changes any of them).
   std::vector<std::string> dependents_in_status_locked(const std::string& id, const char* status) {
-    std::vector<std::string> out;
-    auto q = query("SELECT t.id FROM deps d JOIN tasks t ON t.id = d.task_id WHERE d.dep_id = ?1 AND t.status = ?2");
-    q.bind(1, id);
-    q.bind(2, status);
-    while (q.step()) {
-      out.push_back(q.text(0));
-    }
-    return out;
+    return query("SELECT t.id FROM deps d JOIN tasks t ON t.id = d.task_id WHERE d.dep_id = ?1 AND t.status = ?2")
+        .bind(1, id)
+        .bind(2, status)
+        .texts();
   }
 
   struct DependencyState {
@@ -1598,17 +1591,13 @@ private:
     while (!stack.empty()) {
       std::string x = std::move(stack.back());
       stack.pop_back();
-      std::vector<std::string> dependents;
-      {
-        auto q = query("SELECT t.id FROM deps d JOIN tasks t ON t.id = d.task_id WHERE d.dep_id = ?1 AND "
-                       "(t.status = 'pending' OR (t.status = 'blocked' AND substr(t.blocked_reason, 1, ?2) = ?3))");
-        q.bind(1, x)
-            .bind(2, static_cast<std::int64_t>(std::string_view(k_cycle_reason).size()))
-            .bind(3, std::string(k_cycle_reason));
-        while (q.step()) {
-          dependents.push_back(q.text(0));
-        }
-      }
+      auto dependents =
+          query("SELECT t.id FROM deps d JOIN tasks t ON t.id = d.task_id WHERE d.dep_id = ?1 AND "
+                "(t.status = 'pending' OR (t.status = 'blocked' AND substr(t.blocked_reason, 1, ?2) = ?3))")
+              .bind(1, x)
+              .bind(2, static_cast<std::int64_t>(std::string_view(k_cycle_reason).size()))
+              .bind(3, std::string(k_cycle_reason))
+              .texts();
       for (auto& d : dependents) {
         if (seen.insert(d).second) {
           block(d);
